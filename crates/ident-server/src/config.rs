@@ -1,0 +1,208 @@
+//! Settings: built-in defaults, overridden by a TOML file (`--config`), then by
+//! `IDENT_*` environment variables and command-line flags (see `main.rs`).
+//!
+//! Every setting has a safe default so that `ident-server serve --db x.db`
+//! works; the policy values are the ones protocol.md and product.md name.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use ident_core::account::ServerUrl;
+use serde::Deserialize;
+use thiserror::Error;
+
+use crate::telemetry::LogFormat;
+
+/// Why the configuration was refused.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read the configuration file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for these settings.
+    #[error("the configuration file {path} is invalid: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A value is out of range.
+    #[error("invalid setting `{name}`: {message}")]
+    Invalid {
+        /// The setting.
+        name: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// All settings of a running server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// SQLite database file.
+    pub db: PathBuf,
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// The base URL devices and portals use to reach this server (goes into QR codes).
+    pub public_url: String,
+    /// JSON-lines file the development SMS gateway writes to; `None` with no
+    /// `sms_http_url` means SMS are only logged (by id, not content).
+    pub sms_outbox: Option<PathBuf>,
+    /// Log format.
+    pub log_format: LogFormat,
+    /// fsync every commit (survives power loss, slower). Off: survives process crashes.
+    pub durable_power_loss: bool,
+    /// The login and enrollment rules.
+    pub policy: Policy,
+}
+
+/// The rules the service enforces; defaults from protocol.md and product.md.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Policy {
+    /// Digits of the number-matching number (2–6).
+    pub number_length: u8,
+    /// Seconds a challenge is valid.
+    pub challenge_ttl_secs: i64,
+    /// Seconds an enrollment QR code is valid.
+    pub enrollment_ttl_secs: i64,
+    /// Whether completing an enrollment needs a code sent by SMS.
+    pub enrollment_sms_confirmation: bool,
+    /// Most open challenges per user.
+    pub max_open_challenges: u32,
+    /// Denials or wrong numbers within `denial_window_secs` that lock push.
+    pub max_denials: u32,
+    /// The window for `max_denials`.
+    pub denial_window_secs: i64,
+    /// Seconds an SMS login code is valid.
+    pub sms_code_ttl_secs: i64,
+    /// Tries per SMS code.
+    pub sms_code_tries: u32,
+    /// Most SMS per user per hour.
+    pub sms_per_user_per_hour: u32,
+    /// Net price of one SMS in cents (0.10 EUR).
+    pub sms_net_cents: i64,
+    /// VAT in basis points (1900 = 19 %).
+    pub vat_basis_points: u32,
+    /// Longest long poll in seconds.
+    pub max_wait_secs: u64,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            number_length: 2,
+            challenge_ttl_secs: 120,
+            enrollment_ttl_secs: 600,
+            enrollment_sms_confirmation: false,
+            max_open_challenges: 3,
+            max_denials: 3,
+            denial_window_secs: 600,
+            sms_code_ttl_secs: 300,
+            sms_code_tries: 3,
+            sms_per_user_per_hour: 5,
+            sms_net_cents: 10,
+            vat_basis_points: 1900,
+            max_wait_secs: 60,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            db: PathBuf::from("ident.db"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: "http://127.0.0.1:8080".into(),
+            sms_outbox: None,
+            log_format: LogFormat::Pretty,
+            durable_power_loss: false,
+            policy: Policy::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads a TOML file over the defaults.
+    pub fn from_file(path: &std::path::Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Checks ranges and parses the public URL.
+    pub fn validate(&self) -> Result<ServerUrl, ConfigError> {
+        let p = &self.policy;
+        let invalid = |name, message: &str| ConfigError::Invalid {
+            name,
+            message: message.into(),
+        };
+        if !(2..=6).contains(&p.number_length) {
+            return Err(invalid("policy.number_length", "must be 2 to 6"));
+        }
+        if !(10..=600).contains(&p.challenge_ttl_secs) {
+            return Err(invalid("policy.challenge_ttl_secs", "must be 10 to 600"));
+        }
+        if !(60..=86_400).contains(&p.enrollment_ttl_secs) {
+            return Err(invalid("policy.enrollment_ttl_secs", "must be 60 to 86400"));
+        }
+        if p.max_open_challenges == 0 || p.max_denials == 0 || p.sms_code_tries == 0 {
+            return Err(invalid("policy", "limits must be at least 1"));
+        }
+        if p.max_wait_secs > 300 {
+            return Err(invalid("policy.max_wait_secs", "must be at most 300"));
+        }
+        ServerUrl::parse(&self.public_url).map_err(|e| ConfigError::Invalid {
+            name: "public_url",
+            message: e.to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_file_overrides() {
+        assert!(Config::default().validate().is_ok());
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("ident.toml");
+        std::fs::write(
+            &f,
+            "public_url = \"https://id.example.de\"\n[policy]\nnumber_length = 3\n",
+        )
+        .unwrap();
+        let c = Config::from_file(&f).unwrap();
+        assert_eq!(c.policy.number_length, 3);
+        assert_eq!(c.policy.challenge_ttl_secs, 120);
+        assert_eq!(c.validate().unwrap().as_str(), "https://id.example.de");
+    }
+
+    #[test]
+    fn refuses_unknown_keys_and_bad_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("ident.toml");
+        std::fs::write(&f, "lisen = \"x\"\n").unwrap();
+        assert!(matches!(Config::from_file(&f), Err(ConfigError::Parse { .. })));
+        let mut c = Config::default();
+        c.policy.number_length = 7;
+        assert!(c.validate().is_err());
+        let mut c = Config::default();
+        c.public_url = "http://id.example.de".into();
+        assert!(c.validate().is_err());
+    }
+}

@@ -1,0 +1,194 @@
+//! `ident-server`: serve the identity service, bootstrap it, or run a demo.
+
+use std::io::Read as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use ident_core::ports::{Clock, SystemClock};
+use ident_server::admin::{self, UserSpec};
+use ident_server::config::Config;
+use ident_server::domain::Role;
+use ident_server::startup::Application;
+use ident_server::store::SqliteStore;
+use ident_server::telemetry::{self, LogFormat};
+
+#[derive(Parser)]
+#[command(name = "ident-server", version, about = "The Ident identity service")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API.
+    Serve(ServeArgs),
+    /// Bootstrap: API keys and users, written straight into the database.
+    Admin {
+        /// The database file.
+        #[arg(long, env = "IDENT_DB")]
+        db: PathBuf,
+        #[command(subcommand)]
+        action: AdminAction,
+    },
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// A TOML configuration file (flags and IDENT_* variables override it).
+    #[arg(long, env = "IDENT_CONFIG")]
+    config: Option<PathBuf>,
+    /// The database file.
+    #[arg(long, env = "IDENT_DB")]
+    db: Option<PathBuf>,
+    /// Address to listen on, e.g. 127.0.0.1:8080.
+    #[arg(long, env = "IDENT_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// Base URL devices and portals use to reach this server.
+    #[arg(long, env = "IDENT_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Write SMS to this JSON-lines file instead of sending them.
+    #[arg(long, env = "IDENT_SMS_OUTBOX")]
+    sms_outbox: Option<PathBuf>,
+    /// Log format.
+    #[arg(long, env = "IDENT_LOG_FORMAT", value_enum)]
+    log_format: Option<LogFormat>,
+}
+
+#[derive(Subcommand)]
+enum AdminAction {
+    /// Create an API key for a portal; the key is printed once.
+    CreateApiKey {
+        /// A name for people, e.g. the portal's name.
+        #[arg(long)]
+        name: String,
+    },
+    /// Create a user.
+    CreateUser {
+        /// Login name: a number or an e-mail address.
+        #[arg(long)]
+        login: String,
+        /// Display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Role: broker, employee, sub_broker or customer.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// The login of the user's broker (not for brokers).
+        #[arg(long)]
+        broker: Option<String>,
+        /// Mobile number (German numbers without country code are fine).
+        #[arg(long)]
+        phone: Option<String>,
+        /// E-mail address.
+        #[arg(long)]
+        email: Option<String>,
+        /// Read the password from standard input (otherwise IDENT_PASSWORD).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| "the role must be broker, employee, sub_broker or customer".into())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("ident-server: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Serve(args) => serve(args),
+        Command::Admin { db, action } => admin_cmd(&db, action),
+    }
+}
+
+fn serve(args: ServeArgs) -> Result<(), String> {
+    let mut config = match &args.config {
+        Some(path) => Config::from_file(path).map_err(|e| e.to_string())?,
+        None => Config::default(),
+    };
+    if let Some(v) = args.db {
+        config.db = v;
+    }
+    if let Some(v) = args.listen {
+        config.listen = v;
+    }
+    if let Some(v) = args.public_url {
+        config.public_url = v;
+    }
+    if let Some(v) = args.sms_outbox {
+        config.sms_outbox = Some(v);
+    }
+    if let Some(v) = args.log_format {
+        config.log_format = v;
+    }
+    telemetry::init(config.log_format);
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let app = Application::build(config).await.map_err(|e| e.to_string())?;
+        let addr = app.local_addr().map_err(|e| e.to_string())?;
+        tracing::info!(%addr, public_url = %app.state().public_url, "ident-server listening");
+        app.run().await.map_err(|e| e.to_string())
+    })
+}
+
+fn admin_cmd(db: &std::path::Path, action: AdminAction) -> Result<(), String> {
+    let store = SqliteStore::open(db, false).map_err(|e| e.to_string())?;
+    let now = SystemClock.now().secs();
+    match action {
+        AdminAction::CreateApiKey { name } => {
+            let key = admin::create_api_key(&store, &name, now).map_err(|e| e.to_string())?;
+            #[allow(clippy::print_stdout)]
+            {
+                println!("{}", key.key.as_str());
+            }
+            eprintln!("API key {} created. It is shown only this once; store it now.", key.id);
+            Ok(())
+        }
+        AdminAction::CreateUser {
+            login,
+            name,
+            role,
+            broker,
+            phone,
+            email,
+            password_stdin,
+        } => {
+            let password = if password_stdin {
+                let mut s = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut s)
+                    .map_err(|e| format!("cannot read the password: {e}"))?;
+                zeroize::Zeroizing::new(s.trim_end_matches(['\r', '\n']).to_owned())
+            } else {
+                zeroize::Zeroizing::new(std::env::var("IDENT_PASSWORD").map_err(|_| {
+                    "give the password on standard input with --password-stdin or in IDENT_PASSWORD"
+                        .to_owned()
+                })?)
+            };
+            let spec = UserSpec {
+                login,
+                name,
+                role,
+                broker,
+                phone,
+                email,
+                password,
+            };
+            let id = admin::create_user(&store, &spec, now).map_err(|e| e.to_string())?;
+            eprintln!("User {} created (id {}).", spec.login, id.0);
+            Ok(())
+        }
+    }
+}

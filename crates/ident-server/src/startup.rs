@@ -1,0 +1,135 @@
+//! Building and running the server.
+//!
+//! [`Application::build`] opens the store, loads the server key and binds the
+//! listener (port 0 picks a free port, which is how tests run many servers at
+//! once); [`Application::run`] serves until the shutdown signal.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use ident_core::ports::{Clock, SystemClock};
+use thiserror::Error;
+use tokio::net::TcpListener;
+
+use crate::config::{Config, ConfigError};
+use crate::routes;
+use crate::state::{AppState, ServerKey};
+use crate::store::{SqliteStore, Store, StoreError};
+
+/// Why the server could not start.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum StartupError {
+    /// Bad settings.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The database could not be opened.
+    #[error("cannot open the database: {0}")]
+    Store(#[from] StoreError),
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Serving failed.
+    #[error("the server stopped with an error: {0}")]
+    Serve(std::io::Error),
+}
+
+/// A built server, bound to its port, not yet serving.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Opens the database at `config.db` and binds `config.listen`.
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        let store = SqliteStore::open(&config.db, config.durable_power_loss)?;
+        Self::build_with(config, Arc::new(store), Arc::new(SystemClock)).await
+    }
+
+    /// Like [`Application::build`] with a given store and clock (tests).
+    pub async fn build_with(
+        config: Config,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StartupError> {
+        let public_url = config.validate()?;
+        let key_store = Arc::clone(&store);
+        let now = clock.now().secs();
+        let server_key = tokio::task::spawn_blocking(move || {
+            ServerKey::load_or_create(key_store.as_ref(), now)
+        })
+        .await
+        .map_err(|e| StoreError::Db(e.to_string()))??;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| StartupError::Bind {
+                addr: config.listen,
+                source,
+            })?;
+        let state = AppState {
+            store,
+            config: Arc::new(config),
+            public_url,
+            clock,
+            server_key: Arc::new(server_key),
+        };
+        Ok(Self { listener, state })
+    }
+
+    /// The address actually bound (the real port when 0 was asked for).
+    pub fn local_addr(&self) -> Result<SocketAddr, std::io::Error> {
+        self.listener.local_addr()
+    }
+
+    /// The shared state (tests use it to reach the store).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartupError> {
+        let app = routes::router(self.state);
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(StartupError::Serve)
+    }
+
+    /// Serves until Ctrl-C or SIGTERM.
+    pub async fn run(self) -> Result<(), StartupError> {
+        self.run_until(shutdown_signal()).await
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,100 @@
+//! What every request handler shares.
+
+use std::sync::Arc;
+
+use ident_core::account::ServerUrl;
+use ident_core::jose::EcKeyPair;
+use ident_core::ports::Clock;
+use ident_core::secret::SecretBytes;
+
+use crate::config::Config;
+use crate::problem::ApiError;
+use crate::store::{Store, StoreError};
+
+/// The server's signing key and its id.
+#[derive(Debug)]
+pub struct ServerKey {
+    /// Key id (`kid` in JWS headers and the JWK).
+    pub kid: String,
+    /// The key pair.
+    pub pair: EcKeyPair,
+}
+
+impl ServerKey {
+    /// Loads the active key from the store, generating and storing one on first start.
+    pub fn load_or_create(store: &dyn Store, now: i64) -> Result<Self, StoreError> {
+        if let Some((kid, pkcs8)) = store.active_server_key()? {
+            let pair = EcKeyPair::from_pkcs8(&SecretBytes::new(pkcs8))
+                .map_err(|e| StoreError::Corrupt(format!("server key: {e}")))?;
+            return Ok(Self { kid, pair });
+        }
+        let (pair, pkcs8) =
+            EcKeyPair::generate().map_err(|e| StoreError::Db(format!("server key: {e}")))?;
+        let kid = pair.public_jwk().thumbprint().to_string()[..16].to_owned();
+        store.insert_server_key(&kid, pkcs8.expose(), now)?;
+        Ok(Self { kid, pair })
+    }
+}
+
+/// Shared state: cheap to clone (everything is behind `Arc`).
+#[derive(Clone)]
+pub struct AppState {
+    /// Storage.
+    pub store: Arc<dyn Store>,
+    /// Settings.
+    pub config: Arc<Config>,
+    /// `config.public_url`, parsed.
+    pub public_url: ServerUrl,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
+    /// The signing key.
+    pub server_key: Arc<ServerKey>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("public_url", &self.public_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// Now, in Unix seconds.
+    pub fn now(&self) -> i64 {
+        self.clock.now().secs()
+    }
+
+    /// Runs a storage operation on the blocking pool.
+    pub async fn db<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+    {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || f(store.as_ref()))
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "storage task failed");
+                ApiError::internal()
+            })?
+            .map_err(ApiError::from)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ApiError::not_found("The requested item"),
+            StoreError::Conflict(_) => ApiError::new(
+                axum::http::StatusCode::CONFLICT,
+                "conflict",
+                "This already exists.",
+            ),
+            other => {
+                tracing::error!(error = %other, "storage failed");
+                ApiError::internal()
+            }
+        }
+    }
+}

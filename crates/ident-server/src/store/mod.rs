@@ -1,0 +1,58 @@
+//! Storage: one trait per area of the service, implemented for SQLite.
+//!
+//! Handlers and services see only these traits (through [`Store`]), so a
+//! PostgreSQL implementation can be added without touching them. The traits
+//! are synchronous; the async side calls them through [`crate::state::AppState::db`],
+//! which runs them on tokio's blocking pool. Every method is one transaction:
+//! it either happens completely or not at all, and the methods that decide
+//! something (an answer, a used token, an SMS try) decide it atomically.
+
+pub mod audit;
+pub mod keys;
+pub mod schema;
+pub mod sqlite;
+pub mod users;
+
+pub use audit::{AuditEntry, AuditStore, NewAuditEntry};
+pub use keys::{ApiKeyRecord, KeyStore};
+pub use sqlite::SqliteStore;
+pub use users::{NewUser, User, UserId, UserStore};
+
+use thiserror::Error;
+
+/// Why a storage operation failed.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// A uniqueness rule was violated (e.g. the login name is taken).
+    #[error("already exists: {0}")]
+    Conflict(String),
+    /// The row to change does not exist.
+    #[error("not found")]
+    NotFound,
+    /// The stored data is not what this version understands.
+    #[error("the database is damaged or from a newer version: {0}")]
+    Corrupt(String),
+    /// The database engine failed.
+    #[error("database error: {0}")]
+    Db(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match &e {
+            rusqlite::Error::SqliteFailure(f, _)
+                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                StoreError::Conflict(e.to_string())
+            }
+            rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound,
+            _ => StoreError::Db(e.to_string()),
+        }
+    }
+}
+
+/// Everything the service stores. Implemented by [`SqliteStore`].
+pub trait Store: UserStore + KeyStore + AuditStore + Send + Sync + 'static {}
+
+impl<T> Store for T where T: UserStore + KeyStore + AuditStore + Send + Sync + 'static {}
