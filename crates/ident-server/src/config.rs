@@ -51,7 +51,8 @@ pub struct Config {
     pub db: PathBuf,
     /// Address to listen on.
     pub listen: SocketAddr,
-    /// The base URL devices and portals use to reach this server (goes into QR codes).
+    /// The base URL devices and portals use to reach this server (goes into QR
+    /// codes). Empty: `http://<bound address>`, for local use and tests.
     pub public_url: String,
     /// JSON-lines file the development SMS gateway writes to; `None` with no
     /// `sms_http_url` means SMS are only logged (by id, not content).

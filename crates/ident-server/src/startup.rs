@@ -59,6 +59,21 @@ impl Application {
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartupError> {
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| StartupError::Bind {
+                addr: config.listen,
+                source,
+            })?;
+        let mut config = config;
+        if config.public_url.is_empty() {
+            // Derive the public URL from the bound address (port 0 in tests).
+            let addr = listener.local_addr().map_err(|source| StartupError::Bind {
+                addr: config.listen,
+                source,
+            })?;
+            config.public_url = format!("http://{addr}");
+        }
         let public_url = config.validate()?;
         let key_store = Arc::clone(&store);
         let now = clock.now().secs();
@@ -67,12 +82,6 @@ impl Application {
         })
         .await
         .map_err(|e| StoreError::Db(e.to_string()))??;
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| StartupError::Bind {
-                addr: config.listen,
-                source,
-            })?;
         let state = AppState {
             store,
             config: Arc::new(config),

@@ -1,8 +1,20 @@
 //! The HTTP API: one module per audience.
 //!
+//! - [`api_key`]: the `RpClient` extractor that authenticates relying parties.
 //! - [`health`]: liveness for load balancers.
+//! - [`device`]: the device API (`/device/v1`), authenticated by `Ident-Proof`.
+//! - [`rp_auth`]: relying parties starting and following logins (`/api/v1/auth`).
+//! - [`rp_users`]: relying parties managing users, phones, devices, intervals.
+//! - [`rp_sms`]: the SMS ledger and quarterly statements.
+//! - [`openapi`]: the OpenAPI document.
 
+pub mod api_key;
+pub mod device;
 pub mod health;
+pub mod openapi;
+pub mod rp_auth;
+pub mod rp_sms;
+pub mod rp_users;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -17,6 +29,11 @@ pub const MAX_BODY: usize = 64 * 1024;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
+        .merge(device::router())
+        .merge(rp_auth::router())
+        .merge(rp_users::router())
+        .merge(rp_sms::router())
+        .merge(openapi::router())
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }

@@ -8,13 +8,19 @@
 //! something (an answer, a used token, an SMS try) decide it atomically.
 
 pub mod audit;
+pub mod auth;
+pub mod devices;
 pub mod keys;
 pub mod schema;
+pub mod sms;
 pub mod sqlite;
 pub mod users;
 
 pub use audit::{AuditEntry, AuditStore, NewAuditEntry};
+pub use auth::AuthStore;
+pub use devices::DeviceStore;
 pub use keys::{ApiKeyRecord, KeyStore};
+pub use sms::SmsStore;
 pub use sqlite::SqliteStore;
 pub use users::{NewUser, User, UserId, UserStore};
 
@@ -53,6 +59,20 @@ impl From<rusqlite::Error> for StoreError {
 }
 
 /// Everything the service stores. Implemented by [`SqliteStore`].
-pub trait Store: UserStore + KeyStore + AuditStore + Send + Sync + 'static {}
+pub trait Store:
+    UserStore + KeyStore + AuditStore + DeviceStore + AuthStore + SmsStore + Send + Sync + 'static
+{
+}
 
-impl<T> Store for T where T: UserStore + KeyStore + AuditStore + Send + Sync + 'static {}
+impl<T> Store for T where
+    T: UserStore
+        + KeyStore
+        + AuditStore
+        + DeviceStore
+        + AuthStore
+        + SmsStore
+        + Send
+        + Sync
+        + 'static
+{
+}

@@ -8,7 +8,10 @@
 //! survives power loss, at the price of an fsync per commit.
 
 mod audit;
+mod auth;
+mod devices;
 mod keys;
+mod sms;
 mod users;
 
 use std::path::Path;

@@ -1,0 +1,5 @@
+//! The service's rules, between the routes (HTTP) and the store (SQL).
+//!
+//! Routes parse requests and render responses; the decisions — may this user
+//! enroll, is this answer accepted, does this SMS get sent and charged — are
+//! made here, once, and tested without HTTP.

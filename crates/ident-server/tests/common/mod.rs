@@ -1,0 +1,73 @@
+//! Shared test harness: a real server on 127.0.0.1 port 0 with a fresh
+//! database, a manual clock, an API key and a reqwest client.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use ident_core::ports::ManualClock;
+use ident_server::config::Config;
+use ident_server::startup::Application;
+use ident_server::state::AppState;
+use ident_server::store::SqliteStore;
+
+/// A running test server.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    /// A valid API key.
+    pub api_key: String,
+    /// The server's clock; tests move it.
+    pub clock: Arc<ManualClock>,
+    /// The server's state (store access for assertions).
+    pub state: AppState,
+    /// A plain HTTP client.
+    pub http: reqwest::Client,
+    /// Keeps the database directory alive.
+    pub dir: tempfile::TempDir,
+}
+
+/// Starts a server with `edit` applied to the default test configuration.
+pub async fn spawn_app_with(edit: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::default();
+    config.db = dir.path().join("ident.db");
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.sms_outbox = Some(dir.path().join("sms.jsonl"));
+    edit(&mut config);
+    let store = Arc::new(SqliteStore::open(&config.db, false).unwrap());
+    let clock = Arc::new(ManualClock::at(1_800_000_000));
+    let api_key =
+        ident_server::admin::create_api_key(store.as_ref(), "test-portal", 1_800_000_000)
+            .unwrap();
+    // An empty public URL is derived from the bound port.
+    config.public_url = String::new();
+    let app = Application::build_with(config, store, clock.clone())
+        .await
+        .unwrap();
+    let addr = app.local_addr().unwrap();
+    let state = app.state().clone();
+    tokio::spawn(app.run_until(std::future::pending()));
+    TestApp {
+        base: format!("http://{addr}"),
+        api_key: api_key.key.to_string(),
+        clock,
+        state,
+        http: reqwest::Client::new(),
+        dir,
+    }
+}
+
+/// Starts a server with the default test configuration.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+impl TestApp {
+    /// An authenticated request to the relying-party API.
+    pub fn rp(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.api_key)
+    }
+}
