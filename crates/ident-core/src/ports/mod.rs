@@ -12,12 +12,16 @@ pub mod clock;
 pub mod http;
 pub mod keystore;
 pub mod notifier;
+#[cfg(feature = "reqwest-transport")]
+pub mod reqwest_transport;
 pub mod verifier;
 
 pub use clock::{Clock, ManualClock, SystemClock, UnixTime};
 pub use http::{HttpRequest, HttpResponse, HttpTransport, Method, TransportError};
 pub use keystore::{KeyStore, KeyStoreError, MemoryKeyStore};
 pub use notifier::{MemoryNotifier, Notification, Notifier};
+#[cfg(feature = "reqwest-transport")]
+pub use reqwest_transport::ReqwestTransport;
 pub use verifier::{
     FixedVerifier, UserVerificationError, UserVerified, UserVerifier, VerificationPrompt,
     verify_user,
