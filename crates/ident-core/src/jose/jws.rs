@@ -116,14 +116,17 @@ pub fn sign<C: Serialize>(
 /// Reads a token's header **without verifying anything**, e.g. to find the
 /// `kid` that says which key to verify it with. Never trust what it returns.
 pub fn peek_header(token: &str) -> Result<JwsHeader, JwsError> {
-    let (header, _, _) = split(token)?;
-    parse_header(&header)
+    parse_header(&split(token)?.header)
 }
 
 /// Verifies `token` under `key`, requiring `typ == expected_typ`.
 pub fn verify(token: &str, key: &Jwk, expected_typ: &str) -> Result<VerifiedJws, JwsError> {
-    let (header_bytes, payload, sig) = split(token)?;
-    let header = parse_header(&header_bytes)?;
+    let Parts {
+        header,
+        payload,
+        signature: sig,
+    } = split(token)?;
+    let header = parse_header(&header)?;
     if header.alg != "ES256" {
         return Err(JwsError::Algorithm(header.alg));
     }
@@ -149,7 +152,14 @@ pub fn verify(token: &str, key: &Jwk, expected_typ: &str) -> Result<VerifiedJws,
     Ok(VerifiedJws { header, payload })
 }
 
-fn split(token: &str) -> Result<(Vec<u8>, Vec<u8>, Vec<u8>), JwsError> {
+/// The three decoded parts of a compact JWS.
+struct Parts {
+    header: Vec<u8>,
+    payload: Vec<u8>,
+    signature: Vec<u8>,
+}
+
+fn split(token: &str) -> Result<Parts, JwsError> {
     if token.len() > MAX_TOKEN_LEN {
         return Err(JwsError::Malformed);
     }
@@ -162,7 +172,11 @@ fn split(token: &str) -> Result<(Vec<u8>, Vec<u8>, Vec<u8>), JwsError> {
         return Err(JwsError::Malformed);
     }
     let dec = |x: &str| b64::decode(x).map_err(|_| JwsError::Malformed);
-    Ok((dec(h)?, dec(p)?, dec(s)?))
+    Ok(Parts {
+        header: dec(h)?,
+        payload: dec(p)?,
+        signature: dec(s)?,
+    })
 }
 
 fn parse_header(bytes: &[u8]) -> Result<JwsHeader, JwsError> {
