@@ -57,6 +57,12 @@ pub struct Config {
     /// JSON-lines file the development SMS gateway writes to; `None` with no
     /// `sms_http_url` means SMS are only logged (by id, not content).
     pub sms_outbox: Option<PathBuf>,
+    /// URL of an HTTP SMS provider (`POST {to, text}` with a bearer token; see
+    /// `sms_gateway::HttpSmsGateway`). https, or http to loopback only.
+    /// Exclusive with `sms_outbox`.
+    pub sms_http_url: Option<String>,
+    /// Bearer token for `sms_http_url`; required with it. Never logged.
+    pub sms_http_token: Option<crate::sms_gateway::BearerToken>,
     /// Log format.
     pub log_format: LogFormat,
     /// fsync every commit (survives power loss, slower). Off: survives process crashes.
@@ -124,6 +130,8 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_url: "http://127.0.0.1:8080".into(),
             sms_outbox: None,
+            sms_http_url: None,
+            sms_http_token: None,
             log_format: LogFormat::Pretty,
             durable_power_loss: false,
             policy: Policy::default(),
@@ -166,10 +174,73 @@ impl Config {
         if p.max_wait_secs > 300 {
             return Err(invalid("policy.max_wait_secs", "must be at most 300"));
         }
+        self.validate_sms()?;
         ServerUrl::parse(&self.public_url).map_err(|e| ConfigError::Invalid {
             name: "public_url",
             message: e.to_string(),
         })
+    }
+}
+
+impl Config {
+    /// The SMS settings: prices, limits and at most one gateway, complete.
+    fn validate_sms(&self) -> Result<(), ConfigError> {
+        let p = &self.policy;
+        let invalid = |name, message: String| ConfigError::Invalid { name, message };
+        if !(60..=3_600).contains(&p.sms_code_ttl_secs) {
+            return Err(invalid(
+                "policy.sms_code_ttl_secs",
+                "must be 60 to 3600".into(),
+            ));
+        }
+        if p.sms_code_tries > 10 {
+            return Err(invalid("policy.sms_code_tries", "must be 1 to 10".into()));
+        }
+        if p.sms_per_user_per_hour == 0 {
+            return Err(invalid(
+                "policy.sms_per_user_per_hour",
+                "must be at least 1".into(),
+            ));
+        }
+        if !(0..=100_000).contains(&p.sms_net_cents) {
+            return Err(invalid(
+                "policy.sms_net_cents",
+                "must be 0 to 100000".into(),
+            ));
+        }
+        if p.vat_basis_points > 10_000 {
+            return Err(invalid(
+                "policy.vat_basis_points",
+                "must be 0 to 10000".into(),
+            ));
+        }
+        match (&self.sms_http_url, &self.sms_http_token) {
+            (Some(_), _) if self.sms_outbox.is_some() => Err(invalid(
+                "sms_http_url",
+                "choose one SMS gateway: sms_http_url or sms_outbox, not both".into(),
+            )),
+            (Some(url), Some(token)) => {
+                crate::sms_gateway::check_gateway_url(url)
+                    .map_err(|m| invalid("sms_http_url", m))?;
+                if token.is_valid() {
+                    Ok(())
+                } else {
+                    Err(invalid(
+                        "sms_http_token",
+                        "must be 1 to 4096 visible ASCII characters".into(),
+                    ))
+                }
+            }
+            (Some(_), None) => Err(invalid(
+                "sms_http_token",
+                "is required with sms_http_url".into(),
+            )),
+            (None, Some(_)) => Err(invalid(
+                "sms_http_token",
+                "is set but sms_http_url is not".into(),
+            )),
+            (None, None) => Ok(()),
+        }
     }
 }
 
@@ -198,12 +269,62 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("ident.toml");
         std::fs::write(&f, "lisen = \"x\"\n").unwrap();
-        assert!(matches!(Config::from_file(&f), Err(ConfigError::Parse { .. })));
+        assert!(matches!(
+            Config::from_file(&f),
+            Err(ConfigError::Parse { .. })
+        ));
         let mut c = Config::default();
         c.policy.number_length = 7;
         assert!(c.validate().is_err());
-        let mut c = Config::default();
-        c.public_url = "http://id.example.de".into();
+        let c = Config {
+            public_url: "http://id.example.de".into(),
+            ..Config::default()
+        };
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn sms_gateway_settings() {
+        let f = |edit: fn(&mut Config)| {
+            let mut c = Config::default();
+            edit(&mut c);
+            c.validate()
+        };
+        assert!(
+            f(|c| {
+                c.sms_http_url = Some("https://sms.example.de/send".into());
+                c.sms_http_token = Some(crate::sms_gateway::BearerToken::new("tok".into()));
+            })
+            .is_ok()
+        );
+        assert!(f(|c| c.sms_http_url = Some("https://sms.example.de/send".into())).is_err());
+        assert!(
+            f(|c| c.sms_http_token = Some(crate::sms_gateway::BearerToken::new("t".into())))
+                .is_err()
+        );
+        assert!(
+            f(|c| {
+                c.sms_http_url = Some("http://sms.example.de/send".into());
+                c.sms_http_token = Some(crate::sms_gateway::BearerToken::new("tok".into()));
+            })
+            .is_err()
+        );
+        assert!(
+            f(|c| {
+                c.sms_http_url = Some("https://sms.example.de/send".into());
+                c.sms_http_token = Some(crate::sms_gateway::BearerToken::new("t o k".into()));
+            })
+            .is_err()
+        );
+        assert!(
+            f(|c| {
+                c.sms_outbox = Some("sms.jsonl".into());
+                c.sms_http_url = Some("https://sms.example.de/send".into());
+                c.sms_http_token = Some(crate::sms_gateway::BearerToken::new("tok".into()));
+            })
+            .is_err()
+        );
+        assert!(f(|c| c.policy.sms_per_user_per_hour = 0).is_err());
+        assert!(f(|c| c.policy.sms_net_cents = -1).is_err());
     }
 }

@@ -1,9 +1,13 @@
 //! `ident-server`: serve the identity service, bootstrap it, or run a demo.
 
+// A command-line program: messages for the operator go to stderr.
+#![allow(clippy::print_stderr)]
+
 use std::io::Read as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use ident_core::ports::{Clock, SystemClock};
@@ -33,6 +37,23 @@ enum Command {
         #[command(subcommand)]
         action: AdminAction,
     },
+    /// Serve with demo data: a broker (Maklerbüro Schmidt, login 1000), an
+    /// employee, a sub-broker, two customers and an API key, printed to stdout.
+    Demo(DemoArgs),
+}
+
+#[derive(clap::Args)]
+struct DemoArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// The database file (default: a fresh one in a new temporary directory).
+    /// A database that already has users is not seeded again.
+    #[arg(long)]
+    db: Option<PathBuf>,
+    /// Write SMS to this JSON-lines file (default: sms-outbox.jsonl next to the database).
+    #[arg(long)]
+    sms_outbox: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -110,7 +131,52 @@ fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Serve(args) => serve(args),
         Command::Admin { db, action } => admin_cmd(&db, action),
+        Command::Demo(args) => demo(args),
     }
+}
+
+fn demo(args: DemoArgs) -> Result<(), String> {
+    let now = SystemClock.now().secs();
+    let db = match args.db {
+        Some(db) => db,
+        None => {
+            let dir = std::env::temp_dir().join(format!("ident-demo-{}-{now}", std::process::id()));
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            dir.join("ident.db")
+        }
+    };
+    let sms_outbox = args.sms_outbox.unwrap_or_else(|| {
+        db.parent()
+            .unwrap_or_else(|| std::path::Path::new("."))
+            .join("sms-outbox.jsonl")
+    });
+    let config = Config {
+        db: db.clone(),
+        listen: args.listen,
+        // Empty: derived from the bound address (so `--listen 127.0.0.1:0` works).
+        public_url: String::new(),
+        sms_outbox: Some(sms_outbox.clone()),
+        ..Config::default()
+    };
+    telemetry::init(config.log_format);
+    let store = SqliteStore::open(&db, false).map_err(|e| e.to_string())?;
+    let data = admin::seed_demo(&store, now).map_err(|e| e.to_string())?;
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let app = Application::build_with(config, Arc::new(store), Arc::new(SystemClock))
+            .await
+            .map_err(|e| e.to_string())?;
+        let base = app.state().public_url.as_str().to_owned();
+        #[allow(clippy::print_stdout)]
+        {
+            println!("{}", data.instructions(&base));
+            println!("Database:   {}", db.display());
+            println!("SMS outbox: {}", sms_outbox.display());
+            println!("Stop with Ctrl-C.");
+        }
+        app.run().await.map_err(|e| e.to_string())
+    })
 }
 
 fn serve(args: ServeArgs) -> Result<(), String> {
@@ -136,7 +202,9 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     telemetry::init(config.log_format);
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async {
-        let app = Application::build(config).await.map_err(|e| e.to_string())?;
+        let app = Application::build(config)
+            .await
+            .map_err(|e| e.to_string())?;
         let addr = app.local_addr().map_err(|e| e.to_string())?;
         tracing::info!(%addr, public_url = %app.state().public_url, "ident-server listening");
         app.run().await.map_err(|e| e.to_string())
@@ -153,7 +221,10 @@ fn admin_cmd(db: &std::path::Path, action: AdminAction) -> Result<(), String> {
             {
                 println!("{}", key.key.as_str());
             }
-            eprintln!("API key {} created. It is shown only this once; store it now.", key.id);
+            eprintln!(
+                "API key {} created. It is shown only this once; store it now.",
+                key.id
+            );
             Ok(())
         }
         AdminAction::CreateUser {

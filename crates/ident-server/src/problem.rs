@@ -21,6 +21,8 @@ pub struct ApiError {
     pub title: &'static str,
     /// What happened in this case, if there is more to say. Never a secret.
     pub detail: Option<String>,
+    /// Seconds to send as `Retry-After` (429 and 503 answers).
+    pub retry_after: Option<u64>,
 }
 
 /// The JSON body of a problem response.
@@ -51,7 +53,14 @@ impl ApiError {
             slug,
             title,
             detail: None,
+            retry_after: None,
         }
+    }
+
+    /// The same problem with a `Retry-After: secs` header.
+    pub fn with_retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs);
+        self
     }
 
     /// The same problem with a detail sentence.
@@ -70,6 +79,64 @@ impl ApiError {
     pub fn not_found(what: &str) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not-found", "Not found.")
             .with_detail(format!("{what} was not found."))
+    }
+
+    /// 422 `validation-failed`: the input parsed but a value is not acceptable;
+    /// `field` names it (e.g. `phone`, `days`, or a header such as `Ident-Actor`).
+    /// `why` must not repeat the value (it may be a secret or a phone number).
+    pub fn validation_failed(field: &str, why: impl std::fmt::Display) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation-failed",
+            "A value in the request is not acceptable.",
+        )
+        .with_detail(format!("`{field}`: {why}"))
+    }
+
+    /// 403 `forbidden`: the caller (or the user it acts for) may not do this.
+    pub fn forbidden(why: impl std::fmt::Display) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", "This is not allowed.")
+            .with_detail(why.to_string())
+    }
+
+    /// 403 `actor-unknown`: the `Ident-Actor` header names no user.
+    pub fn actor_unknown() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "actor-unknown",
+            "The acting user is unknown.",
+        )
+        .with_detail("The `Ident-Actor` header must be the login of an existing user.")
+    }
+
+    /// 409 `login-taken`: a user with this login already exists.
+    pub fn login_taken() -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "login-taken",
+            "The login name is taken.",
+        )
+        .with_detail("`login`: another user already has this login name.")
+    }
+
+    /// 401 `credentials-invalid`: wrong login or password (never says which).
+    pub fn credentials_invalid() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "credentials-invalid",
+            "The login name or the password is wrong.",
+        )
+    }
+
+    /// 429 `too-many-attempts`: too many wrong passwords for this login recently.
+    pub fn too_many_attempts(retry_after_secs: u64) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too-many-attempts",
+            "Too many wrong passwords; try again later.",
+        )
+        .with_detail(format!("Try again in {retry_after_secs} seconds."))
+        .with_retry_after(retry_after_secs)
     }
 
     /// 500: something broke inside; details go to the log, not the client.
@@ -107,6 +174,10 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         resp
     }
 }
@@ -123,5 +194,10 @@ mod tests {
             resp.headers()[header::CONTENT_TYPE],
             "application/problem+json"
         );
+        assert!(!resp.headers().contains_key(header::RETRY_AFTER));
+        let resp = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate-limited", "Too many.")
+            .with_retry_after(42)
+            .into_response();
+        assert_eq!(resp.headers()[header::RETRY_AFTER], "42");
     }
 }

@@ -82,12 +82,19 @@ impl Application {
         })
         .await
         .map_err(|e| StoreError::Db(e.to_string()))??;
+        let sms = crate::sms_gateway::from_config(&config, Arc::clone(&clock)).map_err(|e| {
+            ConfigError::Invalid {
+                name: "sms_http_url",
+                message: e.to_string(),
+            }
+        })?;
         let state = AppState {
             store,
             config: Arc::new(config),
             public_url,
             clock,
             server_key: Arc::new(server_key),
+            sms,
         };
         Ok(Self { listener, state })
     }

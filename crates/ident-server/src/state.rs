@@ -49,6 +49,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// The signing key.
     pub server_key: Arc<ServerKey>,
+    /// Where SMS go (file outbox, HTTP provider or log only; see `sms_gateway`).
+    pub sms: Arc<dyn crate::sms_gateway::SmsGateway>,
 }
 
 impl std::fmt::Debug for AppState {

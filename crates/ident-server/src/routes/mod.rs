@@ -6,6 +6,7 @@
 //! - [`rp_auth`]: relying parties starting and following logins (`/api/v1/auth`).
 //! - [`rp_users`]: relying parties managing users, phones, devices, intervals.
 //! - [`rp_sms`]: the SMS ledger and quarterly statements.
+//! - [`rp_trust`]: a user's trusted browsers (2FA interval): list and revoke.
 //! - [`openapi`]: the OpenAPI document.
 
 pub mod api_key;
@@ -14,6 +15,7 @@ pub mod health;
 pub mod openapi;
 pub mod rp_auth;
 pub mod rp_sms;
+pub mod rp_trust;
 pub mod rp_users;
 
 use axum::Router;
@@ -33,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         .merge(rp_auth::router())
         .merge(rp_users::router())
         .merge(rp_sms::router())
+        .merge(rp_trust::router())
         .merge(openapi::router())
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)

@@ -3,3 +3,8 @@
 //! Routes parse requests and render responses; the decisions — may this user
 //! enroll, is this answer accepted, does this SMS get sent and charged — are
 //! made here, once, and tested without HTTP.
+
+pub mod authz;
+pub mod ledger;
+pub mod sms;
+pub mod trust;

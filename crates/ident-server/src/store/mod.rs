@@ -14,6 +14,7 @@ pub mod keys;
 pub mod schema;
 pub mod sms;
 pub mod sqlite;
+pub mod trust;
 pub mod users;
 
 pub use audit::{AuditEntry, AuditStore, NewAuditEntry};
@@ -22,7 +23,10 @@ pub use devices::DeviceStore;
 pub use keys::{ApiKeyRecord, KeyStore};
 pub use sms::SmsStore;
 pub use sqlite::SqliteStore;
-pub use users::{NewUser, User, UserId, UserStore};
+pub use trust::{TrustStore, TrustedBrowser};
+pub use users::{
+    AttemptVerdict, ChangedBy, CustomerFilter, NewUser, User, UserId, UserStore, UserWithDevices,
+};
 
 use thiserror::Error;
 
@@ -60,7 +64,16 @@ impl From<rusqlite::Error> for StoreError {
 
 /// Everything the service stores. Implemented by [`SqliteStore`].
 pub trait Store:
-    UserStore + KeyStore + AuditStore + DeviceStore + AuthStore + SmsStore + Send + Sync + 'static
+    UserStore
+    + KeyStore
+    + AuditStore
+    + DeviceStore
+    + AuthStore
+    + SmsStore
+    + TrustStore
+    + Send
+    + Sync
+    + 'static
 {
 }
 
@@ -71,6 +84,7 @@ impl<T> Store for T where
         + DeviceStore
         + AuthStore
         + SmsStore
+        + TrustStore
         + Send
         + Sync
         + 'static

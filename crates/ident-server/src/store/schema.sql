@@ -143,3 +143,14 @@ CREATE TABLE audit (                                   -- who did what, when; ne
     detail      TEXT    NOT NULL DEFAULT '{}'          -- JSON, no secrets
 );
 CREATE INDEX audit_user_time ON audit(user_id, at);
+
+-- Wrong-password limit of POST /api/v1/login/password (routes/rp_users.rs,
+-- store/sqlite/users.rs). One row per counted attempt, written *before* the
+-- password is checked and deleted after a correct one; keyed by the login as
+-- typed (normalised) whether or not it exists, so the limit reveals nothing.
+CREATE TABLE password_attempts (
+    id          INTEGER PRIMARY KEY,
+    login       TEXT    NOT NULL,
+    at          INTEGER NOT NULL
+);
+CREATE INDEX password_attempts_login_time ON password_attempts(login, at);

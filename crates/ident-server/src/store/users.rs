@@ -1,4 +1,10 @@
-//! Users: login, role, broker, mobile number, 2FA interval, push lock.
+//! Users: login, role, broker, mobile number, 2FA interval, push lock, and
+//! the wrong-password counter of the first-factor check.
+//!
+//! The `change_*` methods write the change and its audit entry in one
+//! transaction, so an audited change is never half-written; they return
+//! whether anything actually changed (setting the same value again is a no-op
+//! and is not audited).
 
 use serde::Serialize;
 
@@ -62,6 +68,45 @@ pub struct NewUser {
     pub phone: Option<PhoneNumber>,
 }
 
+/// Who made a change, for the audit entry written with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangedBy {
+    /// The audit actor: `user:<login>`, `api-key:<name>`, `admin-cli`, `system`.
+    pub actor: String,
+    /// Through which portal, when a user acted through one (the API key's name).
+    pub via: Option<String>,
+}
+
+/// Which of a broker's customers to list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CustomerFilter {
+    /// `Some(true)`: only customers with a mobile number; `Some(false)`: only without.
+    pub has_phone: Option<bool>,
+    /// `Some(true)`: only customers with an active device; `Some(false)`: only without.
+    pub enrolled: Option<bool>,
+}
+
+/// A user and whether they have an active (enrolled) device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserWithDevices {
+    /// The user.
+    pub user: User,
+    /// Whether at least one device of the user is active.
+    pub enrolled: bool,
+}
+
+/// The verdict on a password attempt (see [`UserStore::begin_password_attempt`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptVerdict {
+    /// The attempt was counted; check the password.
+    Allowed,
+    /// Too many wrong passwords recently; nothing was counted.
+    Refused {
+        /// Seconds until the oldest counted attempt leaves the window.
+        retry_after: i64,
+    },
+}
+
 /// Storage of users.
 pub trait UserStore {
     /// Creates a user. `Conflict` when the login is taken; `NotFound` when the
@@ -89,4 +134,65 @@ pub trait UserStore {
     fn lock_push(&self, id: UserId, reason: &str, now: i64) -> Result<(), StoreError>;
     /// Unlocks push for `id`.
     fn unlock_push(&self, id: UserId) -> Result<(), StoreError>;
+    /// How many users exist.
+    fn user_count(&self) -> Result<u64, StoreError>;
+    /// The user with `login` and whether they have an active device.
+    fn user_with_devices(&self, login: &LoginName) -> Result<Option<UserWithDevices>, StoreError>;
+    /// The customers of `broker` matching `filter`, by login.
+    fn customers_of(
+        &self,
+        broker: UserId,
+        filter: CustomerFilter,
+    ) -> Result<Vec<UserWithDevices>, StoreError>;
+    /// Creates a user and audits it (`user.created`) in one transaction.
+    /// Errors as [`UserStore::create_user`].
+    fn create_user_audited(
+        &self,
+        user: &NewUser,
+        by: &ChangedBy,
+        now: i64,
+    ) -> Result<UserId, StoreError>;
+    /// Sets (`Some`) or removes (`None`) the mobile number and audits it
+    /// (`phone.changed`, numbers masked). `Ok(false)`: it already was that.
+    fn change_phone(
+        &self,
+        id: UserId,
+        phone: Option<&PhoneNumber>,
+        by: &ChangedBy,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+    /// Sets one user's 2FA interval and audits it (`interval.changed`).
+    /// `Ok(false)`: it already was that.
+    fn change_interval(
+        &self,
+        id: UserId,
+        interval: TwoFactorInterval,
+        by: &ChangedBy,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+    /// Sets the 2FA interval of every customer of `broker` whose interval
+    /// differs, with one audit entry per customer; returns those customers.
+    fn change_customers_interval(
+        &self,
+        broker: UserId,
+        interval: TwoFactorInterval,
+        by: &ChangedBy,
+        now: i64,
+    ) -> Result<Vec<UserId>, StoreError>;
+    /// Lifts the push lock and audits it (`push.unlocked`). `Ok(false)`: it was not locked.
+    fn unlock_push_audited(&self, id: UserId, by: &ChangedBy, now: i64)
+    -> Result<bool, StoreError>;
+    /// Counts a password attempt for `login` *before* the password is
+    /// checked, unless `max` attempts are already counted within the last
+    /// `window_secs`, in which case nothing is counted. Counting first means
+    /// concurrent guesses cannot overrun the limit. `login` need not exist.
+    fn begin_password_attempt(
+        &self,
+        login: &LoginName,
+        now: i64,
+        window_secs: i64,
+        max: u32,
+    ) -> Result<AttemptVerdict, StoreError>;
+    /// Forgets the counted attempts of `login` (after a correct password).
+    fn clear_password_attempts(&self, login: &LoginName) -> Result<(), StoreError>;
 }

@@ -1,7 +1,7 @@
 //! Shared test harness: a real server on 127.0.0.1 port 0 with a fresh
 //! database, a manual clock, an API key and a reqwest client.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 
@@ -30,18 +30,19 @@ pub struct TestApp {
 /// Starts a server with `edit` applied to the default test configuration.
 pub async fn spawn_app_with(edit: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::default();
-    config.db = dir.path().join("ident.db");
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    config.sms_outbox = Some(dir.path().join("sms.jsonl"));
+    let mut config = Config {
+        db: dir.path().join("ident.db"),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        // Empty: derived from the bound port.
+        public_url: String::new(),
+        sms_outbox: Some(dir.path().join("sms.jsonl")),
+        ..Config::default()
+    };
     edit(&mut config);
     let store = Arc::new(SqliteStore::open(&config.db, false).unwrap());
     let clock = Arc::new(ManualClock::at(1_800_000_000));
     let api_key =
-        ident_server::admin::create_api_key(store.as_ref(), "test-portal", 1_800_000_000)
-            .unwrap();
-    // An empty public URL is derived from the bound port.
-    config.public_url = String::new();
+        ident_server::admin::create_api_key(store.as_ref(), "test-portal", 1_800_000_000).unwrap();
     let app = Application::build_with(config, store, clock.clone())
         .await
         .unwrap();

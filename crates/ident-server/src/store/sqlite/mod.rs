@@ -12,6 +12,7 @@ mod auth;
 mod devices;
 mod keys;
 mod sms;
+mod trust;
 mod users;
 
 use std::path::Path;
