@@ -9,7 +9,9 @@ pub mod generate;
 pub mod migration;
 pub mod uri;
 
-pub use generate::{OtpCode, hotp, totp};
+pub use generate::{OtpCode, code, hotp, totp};
+pub use migration::{MigrationAccountError, MigrationBatch, MigrationError, SkippedAccount};
+pub use uri::{OtpUriError, parse as parse_uri, to_uri};
 
 use std::fmt;
 
