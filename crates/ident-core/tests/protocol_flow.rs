@@ -881,7 +881,8 @@ fn odd_responses_become_typed_errors() {
     let (account, key) = enroll(&s);
     let clock = Arc::new(ManualClock::at(T0));
     let client_for = |resp: HttpResponse| Client::new(Arc::new(Canned(resp)), clock.clone());
-    let cases: Vec<(HttpResponse, fn(&ProtocolError) -> bool)> = vec![
+    type IsExpected = fn(&ProtocolError) -> bool;
+    let cases: Vec<(HttpResponse, IsExpected)> = vec![
         (
             HttpResponse {
                 status: 502,
