@@ -18,10 +18,15 @@
 //! - [`vault`]: the encrypted SQLite vault: PIN, lockout, accounts, secrets.
 //! - [`enroll_link`]: the `ident://enroll` QR payload and its `https` link form.
 //! - [`protocol`]: the push protocol client (enroll, challenges, answers, proofs).
+//! - [`authenticator`]: the operations that combine vault and client, shared by
+//!   the CLI, the app and the bindings.
+//! - [`export`]: the passphrase-encrypted export file (`docs/export.md`).
 
 pub mod account;
+pub mod authenticator;
 pub mod device_key;
 pub mod enroll_link;
+pub mod export;
 pub mod jose;
 pub mod otp;
 pub mod ports;

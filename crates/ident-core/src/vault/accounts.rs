@@ -403,6 +403,25 @@ impl Vault {
         Ok(otp::code(&secret, &params, now))
     }
 
+    /// The seed of an OTP account, decrypted, for the passphrase-encrypted
+    /// export (`crate::export`). Nothing else should need it: codes come from
+    /// [`Vault::otp_code`].
+    pub fn otp_secret(&self, id: AccountId) -> Result<OtpSecret, VaultError> {
+        self.ensure_open()?;
+        let index = self.index_of(id)?;
+        if !matches!(self.accounts[index].details, AccountDetails::Otp(_)) {
+            return Err(VaultError::WrongAccountKind {
+                id,
+                expected: "an OTP",
+            });
+        }
+        OtpSecret::from_bytes(read_secret(&self.conn, &self.key, id)?).map_err(|_| {
+            VaultError::Corrupt {
+                what: "an OTP secret is empty or too long",
+            }
+        })
+    }
+
     /// The device key of a push account, decrypted for signing.
     pub fn device_key(&self, id: AccountId) -> Result<DeviceKey, VaultError> {
         self.ensure_open()?;
