@@ -69,6 +69,11 @@ pub struct Config {
     pub durable_power_loss: bool,
     /// The login and enrollment rules.
     pub policy: Policy,
+    /// Who runs the service, as the app shows it next to each account
+    /// (`account.issuer` of an enrollment), e.g. "Beispiel-Bank".
+    pub issuer: String,
+    /// Push delivery (FCM / APNs); nothing set: devices long-poll.
+    pub push: crate::push::PushConfig,
 }
 
 /// The rules the service enforces; defaults from protocol.md and product.md.
@@ -135,6 +140,8 @@ impl Default for Config {
             log_format: LogFormat::Pretty,
             durable_power_loss: false,
             policy: Policy::default(),
+            issuer: "Ident".into(),
+            push: crate::push::PushConfig::default(),
         }
     }
 }

@@ -71,8 +71,12 @@ impl ApiError {
 
     /// 400: the request body or parameters could not be parsed.
     pub fn bad_request(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "bad-request", "The request is malformed.")
-            .with_detail(detail)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "bad-request",
+            "The request is malformed.",
+        )
+        .with_detail(detail)
     }
 
     /// 404: the thing asked for does not exist (or the caller may not know it does).
@@ -145,6 +149,18 @@ impl ApiError {
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
             "Something went wrong on the server.",
+        )
+    }
+}
+
+/// The device API's problems: the slug, status and title of the protocol's
+/// [`ProblemType`](ident_core::protocol::ProblemType), one list for both ends.
+impl From<ident_core::protocol::ProblemType> for ApiError {
+    fn from(kind: ident_core::protocol::ProblemType) -> Self {
+        Self::new(
+            StatusCode::from_u16(kind.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            kind.slug(),
+            kind.title(),
         )
     }
 }

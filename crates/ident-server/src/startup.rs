@@ -59,12 +59,13 @@ impl Application {
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, StartupError> {
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|source| StartupError::Bind {
-                addr: config.listen,
-                source,
-            })?;
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| StartupError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
         let mut config = config;
         if config.public_url.is_empty() {
             // Derive the public URL from the bound address (port 0 in tests).
@@ -77,16 +78,19 @@ impl Application {
         let public_url = config.validate()?;
         let key_store = Arc::clone(&store);
         let now = clock.now().secs();
-        let server_key = tokio::task::spawn_blocking(move || {
-            ServerKey::load_or_create(key_store.as_ref(), now)
-        })
-        .await
-        .map_err(|e| StoreError::Db(e.to_string()))??;
+        let server_key =
+            tokio::task::spawn_blocking(move || ServerKey::load_or_create(key_store.as_ref(), now))
+                .await
+                .map_err(|e| StoreError::Db(e.to_string()))??;
         let sms = crate::sms_gateway::from_config(&config, Arc::clone(&clock)).map_err(|e| {
             ConfigError::Invalid {
                 name: "sms_http_url",
                 message: e.to_string(),
             }
+        })?;
+        let push = crate::push::from_config(&config.push).map_err(|e| ConfigError::Invalid {
+            name: "push",
+            message: e.to_string(),
         })?;
         let state = AppState {
             store,
@@ -95,6 +99,8 @@ impl Application {
             clock,
             server_key: Arc::new(server_key),
             sms,
+            push,
+            wakeups: Arc::new(crate::wakeup::Wakeups::new()),
         };
         Ok(Self { listener, state })
     }

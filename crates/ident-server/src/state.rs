@@ -51,6 +51,10 @@ pub struct AppState {
     pub server_key: Arc<ServerKey>,
     /// Where SMS go (file outbox, HTTP provider or log only; see `sms_gateway`).
     pub sms: Arc<dyn crate::sms_gateway::SmsGateway>,
+    /// Where pushes go (`NoPush` unless FCM/APNs are configured; see `push`).
+    pub push: Arc<dyn crate::push::PushGateway>,
+    /// Wake-ups for long polls (see `wakeup`).
+    pub wakeups: Arc<crate::wakeup::Wakeups>,
 }
 
 impl std::fmt::Debug for AppState {

@@ -151,6 +151,25 @@ impl VerifiedChallenge {
     }
 }
 
+impl ChallengeContext {
+    /// Whether a device would show this context: the same check
+    /// [`verify_challenge`] makes, so a server can refuse to sign a challenge
+    /// every device would drop.
+    pub fn is_displayable(&self) -> bool {
+        context_ok(self)
+    }
+}
+
+/// `s` without control and bidirectional-formatting characters, cut at `max`
+/// characters: makes text a server only passes on (a browser's user agent)
+/// displayable instead of refusing it.
+pub fn displayable_text(s: &str, max: usize) -> String {
+    s.chars()
+        .filter(|&c| !c.is_control() && !is_bidi_control(c))
+        .take(max)
+        .collect()
+}
+
 fn text_ok(s: &str, max: usize, may_be_empty: bool) -> bool {
     (may_be_empty || !s.trim().is_empty())
         && s.chars().count() <= max
@@ -277,5 +296,9 @@ mod tests {
         let mut c = claims(1_000);
         c.ctx.location = Some("x".repeat(MAX_CONTEXT_FIELD_CHARS + 1));
         assert_eq!(check(&c, 1_000).unwrap_err(), ChallengeError::Context);
+        assert!(!c.ctx.is_displayable());
+        c.ctx.location = None;
+        assert!(c.ctx.is_displayable());
+        assert_eq!(displayable_text("Fire\u{202e}fox\n", 5), "Firef");
     }
 }

@@ -4,6 +4,7 @@
 //! - [`health`]: liveness for load balancers.
 //! - [`device`]: the device API (`/device/v1`), authenticated by `Ident-Proof`.
 //! - [`rp_auth`]: relying parties starting and following logins (`/api/v1/auth`).
+//! - [`rp_devices`]: enrollment QR codes and a user's devices.
 //! - [`rp_users`]: relying parties managing users, phones, devices, intervals.
 //! - [`rp_sms`]: the SMS ledger and quarterly statements.
 //! - [`rp_trust`]: a user's trusted browsers (2FA interval): list and revoke.
@@ -14,6 +15,7 @@ pub mod device;
 pub mod health;
 pub mod openapi;
 pub mod rp_auth;
+pub mod rp_devices;
 pub mod rp_sms;
 pub mod rp_trust;
 pub mod rp_users;
@@ -33,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(device::router())
         .merge(rp_auth::router())
+        .merge(rp_devices::router())
         .merge(rp_users::router())
         .merge(rp_sms::router())
         .merge(rp_trust::router())

@@ -27,7 +27,11 @@ use crate::routes::rp_users::RpUsersApi;
 use crate::state::AppState;
 
 /// The parts of the document, one per route module; merged in this order.
-pub const PARTS: &[fn() -> utoipa::openapi::OpenApi] = &[<RpUsersApi as OpenApi>::openapi];
+pub const PARTS: &[fn() -> utoipa::openapi::OpenApi] = &[
+    <RpUsersApi as OpenApi>::openapi,
+    <crate::routes::rp_auth::RpAuthApi as OpenApi>::openapi,
+    <crate::routes::rp_devices::RpDevicesApi as OpenApi>::openapi,
+];
 
 /// The frame: title, version, the security scheme, shared schemas.
 #[derive(OpenApi)]

@@ -4,7 +4,9 @@
 //! enroll, is this answer accepted, does this SMS get sent and charged — are
 //! made here, once, and tested without HTTP.
 
+pub mod auth;
 pub mod authz;
+pub mod enroll;
 pub mod ledger;
 pub mod sms;
 pub mod trust;

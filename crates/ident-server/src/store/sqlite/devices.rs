@@ -1,6 +1,507 @@
 //! SQLite: devices, enrollments and the proof replay window.
+//!
+//! Every deciding step (claim a token, count a code try, activate a device)
+//! is a conditional `UPDATE` inside an immediate transaction; the number of
+//! changed rows is the decision, so concurrent requests cannot both win.
+
+use ident_core::jose::Jwk;
+use rusqlite::{OptionalExtension, Row, Transaction, params};
+use serde_json::json;
 
 use super::SqliteStore;
-use crate::store::DeviceStore;
+use crate::store::devices::{Claimed, CodeTry, Device, DeviceStatus, Enrollment, NewDevice};
+use crate::store::{DeviceStore, NewAuditEntry, StoreError, UserId};
 
-impl DeviceStore for SqliteStore {}
+/// Expired replay records deleted per accepted proof (keeps the table small
+/// without a background job).
+const PURGE_BATCH: i64 = 32;
+
+/// Appends an audit entry inside the caller's transaction.
+pub(super) fn audit_tx(
+    tx: &Transaction<'_>,
+    e: &NewAuditEntry,
+    now: i64,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO audit (at, actor, action, user_id, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            now,
+            e.actor,
+            e.action,
+            e.user_id.map(|u| u.0),
+            e.detail.to_string()
+        ],
+    )?;
+    Ok(())
+}
+
+const DEVICE_COLUMNS: &str =
+    "id, user_id, jwk, name, platform, push_provider, push_token, status, created_at, last_used_at";
+
+fn device_from_row(r: &Row<'_>) -> rusqlite::Result<Result<Device, StoreError>> {
+    let jwk: String = r.get(2)?;
+    let status: String = r.get(7)?;
+    let id: String = r.get(0)?;
+    let parsed = (|| {
+        let jwk: Jwk = serde_json::from_str(&jwk)
+            .map_err(|_| StoreError::Corrupt(format!("device {id}: key")))?;
+        let status = match status.as_str() {
+            "active" => DeviceStatus::Active,
+            "pending_sms" => DeviceStatus::PendingSms,
+            _ => return Err(StoreError::Corrupt(format!("device {id}: status"))),
+        };
+        Ok((jwk, status))
+    })();
+    let (jwk, status) = match parsed {
+        Ok(p) => p,
+        Err(e) => return Ok(Err(e)),
+    };
+    Ok(Ok(Device {
+        id,
+        user_id: UserId(r.get(1)?),
+        jwk,
+        name: r.get(3)?,
+        platform: r.get(4)?,
+        push_provider: r.get(5)?,
+        push_token: r.get(6)?,
+        status,
+        created_at: r.get(8)?,
+        last_used_at: r.get(9)?,
+    }))
+}
+
+const ENROLLMENT_COLUMNS: &str = "id, user_id, created_at, expires_at, used_at, device_id";
+
+fn enrollment_from_row(r: &Row<'_>) -> rusqlite::Result<Enrollment> {
+    Ok(Enrollment {
+        id: r.get(0)?,
+        user_id: UserId(r.get(1)?),
+        created_at: r.get(2)?,
+        expires_at: r.get(3)?,
+        used_at: r.get(4)?,
+        device_id: r.get(5)?,
+    })
+}
+
+fn insert_device(
+    tx: &Transaction<'_>,
+    d: &NewDevice,
+    user: UserId,
+    status: DeviceStatus,
+    now: i64,
+) -> Result<(), StoreError> {
+    let jwk =
+        serde_json::to_string(&d.jwk).map_err(|e| StoreError::Db(format!("device key: {e}")))?;
+    tx.execute(
+        "INSERT INTO devices (id, user_id, jwk, name, platform, push_provider, push_token, status, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            d.id,
+            user.0,
+            jwk,
+            d.name,
+            d.platform,
+            d.push_provider,
+            d.push_token,
+            status.as_str(),
+            now
+        ],
+    )?;
+    Ok(())
+}
+
+fn device_audit(
+    action: &'static str,
+    user: UserId,
+    device: &str,
+    enrollment: i64,
+) -> NewAuditEntry {
+    NewAuditEntry {
+        actor: format!("device:{device}"),
+        action,
+        user_id: Some(user),
+        detail: json!({"enrollment": enrollment, "device_id": device}),
+    }
+}
+
+impl DeviceStore for SqliteStore {
+    fn create_enrollment(
+        &self,
+        user: UserId,
+        now: i64,
+        expires_at: i64,
+        token_hash_of: &dyn Fn(i64) -> [u8; 32],
+        actor: &str,
+    ) -> Result<i64, StoreError> {
+        self.write(|tx| {
+            // A random placeholder keeps the UNIQUE column happy until the id is known.
+            tx.execute(
+                "INSERT INTO enrollments (token_hash, user_id, created_at, expires_at)
+                 VALUES (randomblob(32), ?1, ?2, ?3)",
+                params![user.0, now, expires_at],
+            )?;
+            let id = tx.last_insert_rowid();
+            let hash = token_hash_of(id);
+            tx.execute(
+                "UPDATE enrollments SET token_hash = ?1 WHERE id = ?2",
+                params![&hash[..], id],
+            )?;
+            audit_tx(
+                tx,
+                &NewAuditEntry {
+                    actor: actor.to_owned(),
+                    action: "enrollment.created",
+                    user_id: Some(user),
+                    detail: json!({"enrollment": id, "expires_at": expires_at}),
+                },
+                now,
+            )?;
+            Ok(id)
+        })
+    }
+
+    fn enrollment(&self, id: i64) -> Result<Option<Enrollment>, StoreError> {
+        self.read(|c| {
+            Ok(c.query_row(
+                &format!("SELECT {ENROLLMENT_COLUMNS} FROM enrollments WHERE id = ?1"),
+                [id],
+                enrollment_from_row,
+            )
+            .optional()?)
+        })
+    }
+
+    fn claim_enrollment(
+        &self,
+        token_hash: &[u8; 32],
+        device: &NewDevice,
+        pending_sms: bool,
+        now: i64,
+    ) -> Result<Option<Claimed>, StoreError> {
+        self.write(|tx| {
+            let found: Option<(i64, i64)> = tx
+                .query_row(
+                    "SELECT id, user_id FROM enrollments
+                     WHERE token_hash = ?1 AND used_at IS NULL AND device_id IS NULL
+                       AND expires_at >= ?2",
+                    params![&token_hash[..], now],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let Some((enrollment_id, user)) = found else {
+                return Ok(None);
+            };
+            let user = UserId(user);
+            let used_at = (!pending_sms).then_some(now);
+            let n = tx.execute(
+                "UPDATE enrollments SET device_id = ?1, used_at = ?2
+                 WHERE id = ?3 AND used_at IS NULL AND device_id IS NULL",
+                params![device.id, used_at, enrollment_id],
+            )?;
+            if n != 1 {
+                return Ok(None);
+            }
+            let (status, action) = if pending_sms {
+                (DeviceStatus::PendingSms, "enrollment.device_pending")
+            } else {
+                (DeviceStatus::Active, "enrollment.completed")
+            };
+            insert_device(tx, device, user, status, now)?;
+            audit_tx(
+                tx,
+                &device_audit(action, user, &device.id, enrollment_id),
+                now,
+            )?;
+            Ok(Some(Claimed {
+                enrollment_id,
+                user_id: user,
+            }))
+        })
+    }
+
+    fn release_enrollment(&self, enrollment_id: i64, device_id: &str) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute(
+                "DELETE FROM devices WHERE id = ?1 AND status = 'pending_sms'",
+                [device_id],
+            )?;
+            tx.execute(
+                "UPDATE enrollments SET device_id = NULL
+                 WHERE id = ?1 AND device_id = ?2 AND used_at IS NULL",
+                params![enrollment_id, device_id],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn set_device_code(
+        &self,
+        device_id: &str,
+        code_hash: &[u8; 32],
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE devices SET sms_code_hash = ?1, sms_expires_at = ?2, sms_tries = 0
+                 WHERE id = ?3 AND status = 'pending_sms'",
+                params![&code_hash[..], expires_at, device_id],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn pending_enrollment(
+        &self,
+        token_hash: &[u8; 32],
+        now: i64,
+    ) -> Result<Option<(Enrollment, Device)>, StoreError> {
+        self.read(|c| {
+            let e = c
+                .query_row(
+                    &format!(
+                        "SELECT {ENROLLMENT_COLUMNS} FROM enrollments
+                         WHERE token_hash = ?1 AND used_at IS NULL AND device_id IS NOT NULL
+                           AND expires_at >= ?2"
+                    ),
+                    params![&token_hash[..], now],
+                    enrollment_from_row,
+                )
+                .optional()?;
+            let Some(e) = e else { return Ok(None) };
+            let d = c
+                .query_row(
+                    &format!(
+                        "SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?1 AND status = 'pending_sms'"
+                    ),
+                    [&e.device_id],
+                    device_from_row,
+                )
+                .optional()?
+                .transpose()?;
+            Ok(d.map(|d| (e, d)))
+        })
+    }
+
+    fn count_device_code_try(
+        &self,
+        device_id: &str,
+        max: u32,
+        now: i64,
+    ) -> Result<CodeTry, StoreError> {
+        self.write(|tx| {
+            let row: Option<(Option<Vec<u8>>, Option<i64>, u32)> = tx
+                .query_row(
+                    "SELECT sms_code_hash, sms_expires_at, sms_tries FROM devices
+                     WHERE id = ?1 AND status = 'pending_sms'",
+                    [device_id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            let Some((Some(hash), Some(expires_at), tries)) = row else {
+                return Ok(CodeTry::Expired);
+            };
+            if expires_at < now {
+                return Ok(CodeTry::Expired);
+            }
+            if tries >= max {
+                return Ok(CodeTry::Exhausted);
+            }
+            tx.execute(
+                "UPDATE devices SET sms_tries = sms_tries + 1 WHERE id = ?1",
+                [device_id],
+            )?;
+            Ok(CodeTry::Counted {
+                code_hash: hash,
+                tries_left: max - tries - 1,
+            })
+        })
+    }
+
+    fn complete_enrollment(
+        &self,
+        enrollment_id: i64,
+        device_id: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        self.write(|tx| {
+            let n = tx.execute(
+                "UPDATE enrollments SET used_at = ?1
+                 WHERE id = ?2 AND device_id = ?3 AND used_at IS NULL AND expires_at >= ?1",
+                params![now, enrollment_id, device_id],
+            )?;
+            let m = tx.execute(
+                "UPDATE devices SET status = 'active', sms_code_hash = NULL, sms_expires_at = NULL
+                 WHERE id = ?1 AND status = 'pending_sms'",
+                [device_id],
+            )?;
+            if n != 1 || m != 1 {
+                // Dropping `tx` without commit would also roll back; be explicit.
+                return Err(StoreError::Conflict("enrollment no longer pending".into()));
+            }
+            let user: i64 = tx.query_row(
+                "SELECT user_id FROM devices WHERE id = ?1",
+                [device_id],
+                |r| r.get(0),
+            )?;
+            audit_tx(
+                tx,
+                &device_audit(
+                    "enrollment.completed",
+                    UserId(user),
+                    device_id,
+                    enrollment_id,
+                ),
+                now,
+            )?;
+            Ok(true)
+        })
+        .or_else(|e| match e {
+            StoreError::Conflict(_) => Ok(false),
+            other => Err(other),
+        })
+    }
+
+    fn fail_enrollment(
+        &self,
+        enrollment_id: i64,
+        device_id: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.write(|tx| {
+            let user: Option<i64> = tx
+                .query_row(
+                    "SELECT user_id FROM enrollments WHERE id = ?1",
+                    [enrollment_id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            tx.execute(
+                "DELETE FROM devices WHERE id = ?1 AND status = 'pending_sms'",
+                [device_id],
+            )?;
+            let n = tx.execute(
+                "UPDATE enrollments SET expires_at = MIN(expires_at, ?1 - 1)
+                 WHERE id = ?2 AND used_at IS NULL",
+                params![now, enrollment_id],
+            )?;
+            if let (1, Some(user)) = (n, user) {
+                audit_tx(
+                    tx,
+                    &device_audit("enrollment.failed", UserId(user), device_id, enrollment_id),
+                    now,
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    fn device(&self, id: &str) -> Result<Option<Device>, StoreError> {
+        self.read(|c| {
+            c.query_row(
+                &format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?1"),
+                [id],
+                device_from_row,
+            )
+            .optional()?
+            .transpose()
+        })
+    }
+
+    fn active_devices(&self, user: UserId) -> Result<Vec<Device>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {DEVICE_COLUMNS} FROM devices WHERE user_id = ?1 AND status = 'active'
+                 ORDER BY created_at, id"
+            ))?;
+            let rows = stmt.query_map([user.0], device_from_row)?;
+            let mut out = Vec::new();
+            for r in rows {
+                out.push(r??);
+            }
+            Ok(out)
+        })
+    }
+
+    fn first_use_proof(
+        &self,
+        key: &str,
+        keep_until: i64,
+        now: i64,
+        touch: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        self.write(|tx| {
+            tx.execute(
+                "DELETE FROM proof_jtis WHERE rowid IN
+                   (SELECT rowid FROM proof_jtis WHERE expires_at < ?1 LIMIT ?2)",
+                params![now, PURGE_BATCH],
+            )?;
+            let n = tx.execute(
+                "INSERT OR IGNORE INTO proof_jtis (jti, expires_at) VALUES (?1, ?2)",
+                params![key, keep_until],
+            )?;
+            if n == 1 {
+                if let Some(device) = touch {
+                    tx.execute(
+                        "UPDATE devices SET last_used_at = ?1 WHERE id = ?2",
+                        params![now, device],
+                    )?;
+                }
+            }
+            Ok(n == 1)
+        })
+    }
+
+    fn set_push(
+        &self,
+        device_id: &str,
+        provider: &str,
+        token: Option<&str>,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.write(|tx| {
+            let user: Option<i64> = tx
+                .query_row(
+                    "SELECT user_id FROM devices WHERE id = ?1",
+                    [device_id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let Some(user) = user else {
+                return Err(StoreError::NotFound);
+            };
+            tx.execute(
+                "UPDATE devices SET push_provider = ?1, push_token = ?2 WHERE id = ?3",
+                params![provider, token, device_id],
+            )?;
+            audit_tx(
+                tx,
+                &NewAuditEntry {
+                    actor: format!("device:{device_id}"),
+                    action: "device.push_changed",
+                    user_id: Some(UserId(user)),
+                    detail: json!({"device_id": device_id, "provider": provider}),
+                },
+                now,
+            )
+        })
+    }
+
+    fn delete_device(
+        &self,
+        user: UserId,
+        device_id: &str,
+        audit: &NewAuditEntry,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        self.write(|tx| {
+            let n = tx.execute(
+                "DELETE FROM devices WHERE id = ?1 AND user_id = ?2 AND status = 'active'",
+                params![device_id, user.0],
+            )?;
+            if n == 1 {
+                audit_tx(tx, audit, now)?;
+            }
+            Ok(n == 1)
+        })
+    }
+}

@@ -1,0 +1,1060 @@
+//! Push logins end to end over real HTTP: the portal side with reqwest
+//! against the relying-party API, the device side with the app's own
+//! `ident_core::protocol::Client` over `ReqwestTransport` (blocking, so it
+//! runs on `spawn_blocking`). Covers enrollment (QR reuse, no phone, SMS
+//! confirmation, concurrency), long poll, approve/deny/not-me/wrong numbers,
+//! the locks, the open-challenge limit, expiry, replays, answers from another
+//! device, forged and replayed proofs across a restart, a restart in the
+//! middle of a login, trusted browsers and the SMS fallback.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ident_core::account::{ChallengeId, PushAccount};
+use ident_core::device_key::DeviceKey;
+use ident_core::enroll_link::EnrollLink;
+use ident_core::ports::{
+    Clock, FixedVerifier, ManualClock, Method as PMethod, ReqwestTransport, UserVerified,
+    VerificationPrompt, verify_user,
+};
+use ident_core::protocol::{
+    AnswerClaims, AnswerOutcome, Client, Decision, DecisionKind, DenyReason, EnrollOutcome,
+    MatchNumber, Platform, ProblemType, ProtocolError, SmsCode, VerifiedChallenge, build_proof,
+    paths,
+};
+use ident_core::secret::SecretBytes;
+use ident_server::admin::{self, UserSpec};
+use ident_server::config::Config;
+use ident_server::domain::{LoginName, Role};
+use ident_server::startup::Application;
+use ident_server::state::AppState;
+use ident_server::store::SqliteStore;
+use reqwest::Method;
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+const T0: i64 = 1_800_000_000;
+
+/// A server that can be stopped and started again on the same database and port.
+struct Server {
+    base: String,
+    addr: SocketAddr,
+    state: AppState,
+    api_key: String,
+    clock: Arc<ManualClock>,
+    http: reqwest::Client,
+    stop: Option<(oneshot::Sender<()>, tokio::task::JoinHandle<()>)>,
+    dir: Arc<tempfile::TempDir>,
+    edit: fn(&mut Config),
+}
+
+fn no_edit(_: &mut Config) {}
+
+async fn launch(
+    dir: Arc<tempfile::TempDir>,
+    listen: SocketAddr,
+    clock: Arc<ManualClock>,
+    api_key: Option<String>,
+    edit: fn(&mut Config),
+) -> Server {
+    let mut config = Config {
+        db: dir.path().join("ident.db"),
+        listen,
+        public_url: String::new(),
+        sms_outbox: Some(dir.path().join("sms.jsonl")),
+        ..Config::default()
+    };
+    edit(&mut config);
+    let store = Arc::new(SqliteStore::open(&config.db, false).unwrap());
+    let api_key = match api_key {
+        Some(k) => k,
+        None => admin::create_api_key(store.as_ref(), "Beispiel-Portal", T0)
+            .unwrap()
+            .key
+            .to_string(),
+    };
+    let app = Application::build_with(config, store, clock.clone())
+        .await
+        .unwrap();
+    let addr = app.local_addr().unwrap();
+    let state = app.state().clone();
+    let (tx, rx) = oneshot::channel::<()>();
+    let handle = tokio::spawn(async move {
+        app.run_until(async {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+    });
+    Server {
+        base: format!("http://{addr}"),
+        addr,
+        state,
+        api_key,
+        clock,
+        http: reqwest::Client::new(),
+        stop: Some((tx, handle)),
+        dir,
+        edit,
+    }
+}
+
+impl Server {
+    async fn start(edit: fn(&mut Config)) -> Server {
+        let dir = Arc::new(tempfile::tempdir().unwrap());
+        let s = launch(
+            dir,
+            "127.0.0.1:0".parse().unwrap(),
+            Arc::new(ManualClock::at(T0)),
+            None,
+            edit,
+        )
+        .await;
+        seed(&s);
+        s
+    }
+
+    /// Stops this server and starts a new `Application` on the same database
+    /// file and port (so devices keep their server URL).
+    async fn restart(mut self) -> Server {
+        if let Some((tx, handle)) = self.stop.take() {
+            tx.send(()).unwrap();
+            handle.await.unwrap();
+        }
+        launch(
+            Arc::clone(&self.dir),
+            self.addr,
+            Arc::clone(&self.clock),
+            Some(self.api_key.clone()),
+            self.edit,
+        )
+        .await
+    }
+
+    fn rp(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.api_key)
+    }
+
+    fn client(&self) -> Client {
+        Client::new(transport(), Arc::clone(&self.clock) as Arc<dyn Clock>)
+    }
+
+    fn outbox_code(&self) -> String {
+        let text = std::fs::read_to_string(self.dir.path().join("sms.jsonl")).unwrap();
+        let last: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+        let t = last["text"].as_str().unwrap();
+        let start = t.find(": ").unwrap() + 2;
+        t[start..start + 6].to_owned()
+    }
+
+    fn audit_text(&self) -> String {
+        let entries = self.state.store.audit_log(None, 500).unwrap();
+        serde_json::to_string(&entries).unwrap()
+    }
+
+    fn user(&self, login: &str) -> ident_server::store::User {
+        self.state
+            .store
+            .user_by_login(&LoginName::parse(login).unwrap())
+            .unwrap()
+            .unwrap()
+    }
+}
+
+/// One blocking transport for the whole test binary: reqwest's blocking
+/// client owns a runtime that must be neither built nor dropped on an async
+/// thread, so it is built on a plain thread once and never dropped.
+fn transport() -> Arc<dyn ident_core::ports::HttpTransport> {
+    static T: std::sync::OnceLock<Arc<ReqwestTransport>> = std::sync::OnceLock::new();
+    let t = T.get_or_init(|| {
+        std::thread::spawn(|| Arc::new(ReqwestTransport::new().unwrap()))
+            .join()
+            .unwrap()
+    });
+    Arc::clone(t) as Arc<dyn ident_core::ports::HttpTransport>
+}
+
+/// Broker 1000 (with phone), customer 2000 (with phone), customer 2001 (none).
+fn seed(s: &Server) {
+    let store = s.state.store.as_ref();
+    let spec = |login: &str, role, broker: Option<&str>, phone: Option<&str>| UserSpec {
+        login: login.into(),
+        name: Some(format!("User {login}")),
+        role,
+        broker: broker.map(str::to_owned),
+        phone: phone.map(str::to_owned),
+        email: None,
+        password: zeroize::Zeroizing::new("demo-passwort".into()),
+    };
+    admin::create_user(
+        store,
+        &spec("1000", Role::Broker, None, Some("0151 11111111")),
+        T0,
+    )
+    .unwrap();
+    admin::create_user(
+        store,
+        &spec("2000", Role::Customer, Some("1000"), Some("0151 12345678")),
+        T0,
+    )
+    .unwrap();
+    admin::create_user(store, &spec("2001", Role::Customer, Some("1000"), None), T0).unwrap();
+}
+
+fn user_ok() -> UserVerified {
+    verify_user(
+        &FixedVerifier::approving(),
+        &VerificationPrompt {
+            reason: "Anmeldung bestätigen".into(),
+        },
+    )
+    .unwrap()
+}
+
+/// An enrolled device: the app's client, account and key.
+#[derive(Clone)]
+struct Dev {
+    client: Client,
+    account: PushAccount,
+    pkcs8: SecretBytes,
+}
+
+impl Dev {
+    fn key(&self) -> DeviceKey {
+        DeviceKey::from_pkcs8(&self.pkcs8).unwrap()
+    }
+
+    async fn fetch(&self, wait: Option<u32>) -> Vec<VerifiedChallenge> {
+        let d = self.clone();
+        tokio::task::spawn_blocking(move || {
+            d.client
+                .pending_challenges(&d.account, &d.key(), wait)
+                .unwrap()
+                .into_iter()
+                .map(Result::unwrap)
+                .collect()
+        })
+        .await
+        .unwrap()
+    }
+
+    async fn answer(
+        &self,
+        c: &VerifiedChallenge,
+        decision: Decision,
+    ) -> Result<AnswerOutcome, ProtocolError> {
+        let (d, c) = (self.clone(), c.clone());
+        tokio::task::spawn_blocking(move || {
+            d.client
+                .answer(&d.account, &d.key(), &c, &decision, &user_ok())
+        })
+        .await
+        .unwrap()
+    }
+}
+
+fn approve(n: &str) -> Decision {
+    Decision::Approve {
+        number: Some(MatchNumber::parse(n).unwrap()),
+    }
+}
+
+fn problem_type(e: ProtocolError) -> ProblemType {
+    e.problem_type()
+        .unwrap_or_else(|| panic!("not a protocol problem: {e:?}"))
+}
+
+async fn new_enrollment(s: &Server, login: &str) -> Value {
+    let r = s
+        .rp(Method::POST, &format!("/api/v1/users/{login}/enrollments"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    r.json().await.unwrap()
+}
+
+async fn enroll_link(s: &Server, link: &EnrollLink) -> Result<EnrollOutcome, ProtocolError> {
+    let (c, l) = (s.client(), link.clone());
+    tokio::task::spawn_blocking(move || c.enroll(&l, "Max' Laptop", Platform::Linux, None))
+        .await
+        .unwrap()
+}
+
+async fn enroll(s: &Server, login: &str) -> Dev {
+    let e = new_enrollment(s, login).await;
+    let link = EnrollLink::parse(e["uri"].as_str().unwrap()).unwrap();
+    let EnrollOutcome::Enrolled(done) = enroll_link(s, &link).await.unwrap() else {
+        panic!("expected a direct enrollment")
+    };
+    Dev {
+        client: s.client(),
+        account: done.account,
+        pkcs8: done.device_key,
+    }
+}
+
+async fn start(s: &Server, login: &str, method: &str) -> reqwest::Response {
+    s.rp(Method::POST, "/api/v1/auth")
+        .json(&json!({"login": login, "method": method,
+                      "context": {"ip": "203.0.113.9", "user_agent": "Mozilla/5.0 Firefox/140.0"}}))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn start_ok(s: &Server, login: &str, method: &str) -> Value {
+    let r = start(s, login, method).await;
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+async fn status(s: &Server, txn: &str, wait: u32) -> Value {
+    let r = s
+        .rp(Method::GET, &format!("/api/v1/auth/{txn}?wait={wait}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+async fn assert_problem(r: reqwest::Response, status: u16, slug: &str) {
+    assert_eq!(r.status(), status);
+    assert_eq!(
+        r.headers()["content-type"].to_str().unwrap(),
+        "application/problem+json"
+    );
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["type"], format!("urn:ident:problem:{slug}"), "{body}");
+}
+
+#[tokio::test]
+async fn push_login_approved_with_number() {
+    let s = Server::start(no_edit).await;
+    let dev = enroll(&s, "1000").await;
+    let started = start_ok(&s, "1000", "push").await;
+    assert_eq!(started["method"], "push");
+    let number = started["number"].as_str().unwrap().to_owned();
+    assert_eq!(number.len(), 2);
+    let txn = started["txn"].as_str().unwrap().to_owned();
+    assert_eq!(status(&s, &txn, 0).await["status"], "pending");
+
+    let list = dev.fetch(Some(5)).await;
+    assert_eq!(list.len(), 1);
+    let c = &list[0];
+    assert!(c.number_required());
+    assert_eq!(c.context().login, "1000");
+    assert_eq!(c.context().service, "Beispiel-Portal");
+    assert_eq!(c.context().ip.to_string(), "203.0.113.9");
+
+    // The portal long-polls the status while the user decides.
+    let poll = {
+        let (http, url, key) = (
+            s.http.clone(),
+            format!("{}/api/v1/auth/{txn}?wait=30", s.base),
+            s.api_key.clone(),
+        );
+        tokio::spawn(async move {
+            let t = Instant::now();
+            let v: Value = http
+                .get(url)
+                .bearer_auth(key)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            (v, t.elapsed())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        dev.answer(c, approve(&number)).await.unwrap(),
+        AnswerOutcome::Approved
+    );
+    let (v, took) = poll.await.unwrap();
+    assert_eq!(v["status"], "approved");
+    assert!(v.get("trust_token").is_none(), "interval 0: no trust token");
+    assert!(
+        took < Duration::from_secs(20),
+        "long poll not woken: {took:?}"
+    );
+    assert!(dev.fetch(None).await.is_empty());
+
+    // Devices list shows it with last use; the audit log has no secrets.
+    let list: Value = s
+        .rp(Method::GET, "/api/v1/users/1000/devices")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["devices"][0]["id"], dev.account.device_id.as_str());
+    assert_eq!(list["devices"][0]["platform"], "linux");
+    assert_eq!(list["devices"][0]["last_used_at"], T0);
+    let audit = s.audit_text();
+    for action in [
+        "enrollment.created",
+        "enrollment.completed",
+        "auth.started",
+        "challenge.answered",
+    ] {
+        assert!(audit.contains(action), "{action} missing");
+    }
+    assert!(!audit.contains(&format!("\"{number}\"")));
+    assert!(!audit.contains("eyJ"), "no JWS in the audit log");
+}
+
+#[tokio::test]
+async fn long_poll_is_woken_by_a_new_challenge() {
+    let s = Server::start(no_edit).await;
+    let dev = enroll(&s, "1000").await;
+    let d2 = dev.clone();
+    let fetch = tokio::spawn(async move {
+        let t = Instant::now();
+        (d2.fetch(Some(30)).await, t.elapsed())
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !fetch.is_finished(),
+        "the long poll returned before any challenge"
+    );
+    start_ok(&s, "1000", "push").await;
+    let (list, took) = fetch.await.unwrap();
+    assert_eq!(list.len(), 1);
+    assert!(
+        took < Duration::from_secs(20),
+        "returned only after {took:?}"
+    );
+    // Without a challenge, `wait` is honoured (capped) and the list is empty.
+    let t = Instant::now();
+    let dev2 = enroll(&s, "2000").await;
+    assert!(dev2.fetch(Some(1)).await.is_empty());
+    assert!(t.elapsed() >= Duration::from_millis(900));
+}
+
+#[tokio::test]
+async fn deny_and_wrong_numbers_lock_push_then_sms_fallback() {
+    let s = Server::start(no_edit).await;
+    let dev = enroll(&s, "1000").await;
+    // 1: plain deny.
+    let t1 = start_ok(&s, "1000", "push").await;
+    let c = dev.fetch(None).await.remove(0);
+    assert_eq!(
+        dev.answer(&c, Decision::Deny { reason: None })
+            .await
+            .unwrap(),
+        AnswerOutcome::Denied
+    );
+    assert_eq!(
+        status(&s, t1["txn"].as_str().unwrap(), 0).await["status"],
+        "denied"
+    );
+    // 2 and 3: wrong numbers count as denials; the third locks.
+    let mut last = String::new();
+    for _ in 0..2 {
+        let t = start_ok(&s, "1000", "push").await;
+        let n = t["number"].as_str().unwrap();
+        let wrong = format!("{:02}", (n.parse::<u32>().unwrap() + 1) % 100);
+        let c = dev.fetch(None).await.remove(0);
+        assert_eq!(
+            dev.answer(&c, approve(&wrong)).await.unwrap(),
+            AnswerOutcome::Denied
+        );
+        last = t["txn"].as_str().unwrap().to_owned();
+    }
+    assert_eq!(status(&s, &last, 0).await["status"], "locked");
+    let u = s.user("1000");
+    assert_eq!(u.push_lock_reason.as_deref(), Some("denials"));
+    assert!(s.audit_text().contains("push.locked"));
+    // Push is refused; auto falls back to SMS.
+    assert_problem(start(&s, "1000", "push").await, 423, "push-locked").await;
+    let t = start_ok(&s, "1000", "auto").await;
+    assert_eq!(t["method"], "sms");
+    let txn = t["txn"].as_str().unwrap();
+    let r = s
+        .rp(Method::POST, &format!("/api/v1/auth/{txn}/sms"))
+        .json(&json!({"code": "000000"}))
+        .send()
+        .await
+        .unwrap();
+    let code = s.outbox_code();
+    if code != "000000" {
+        assert_problem(r, 400, "sms-code-invalid").await;
+    }
+    let r: Value = s
+        .rp(Method::POST, &format!("/api/v1/auth/{txn}/sms"))
+        .json(&json!({"code": code}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["status"], "approved");
+    assert_eq!(status(&s, txn, 0).await["status"], "approved");
+}
+
+async fn set_interval(s: &Server, login: &str, days: u32) {
+    let r = s
+        .rp(Method::PUT, &format!("/api/v1/users/{login}/interval"))
+        .json(&json!({"days": days}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+}
+
+#[tokio::test]
+async fn trusted_browser_skips_the_second_factor_until_not_me() {
+    let s = Server::start(no_edit).await;
+    set_interval(&s, "1000", 30).await;
+    let dev = enroll(&s, "1000").await;
+    let t = start_ok(&s, "1000", "auto").await;
+    assert_eq!(t["method"], "push");
+    let c = dev.fetch(None).await.remove(0);
+    dev.answer(&c, approve(t["number"].as_str().unwrap()))
+        .await
+        .unwrap();
+    let st = status(&s, t["txn"].as_str().unwrap(), 0).await;
+    assert_eq!(st["status"], "approved");
+    let trust = st["trust_token"].as_str().unwrap().to_owned();
+
+    // auto with the token: no second factor.
+    let auto = |token: String| {
+        s.rp(Method::POST, "/api/v1/auth").json(&json!({
+            "login": "1000", "method": "auto", "trust_token": token,
+            "context": {"ip": "203.0.113.9", "user_agent": "Firefox"}}))
+    };
+    let r: Value = auto(trust.clone())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["method"], "trusted");
+    assert_eq!(
+        status(&s, r["txn"].as_str().unwrap(), 0).await["status"],
+        "approved"
+    );
+    assert!(
+        dev.fetch(None).await.is_empty(),
+        "no challenge for a trusted browser"
+    );
+
+    // "Not me" locks at once and ends the trust.
+    let t = start_ok(&s, "1000", "push").await;
+    let c = dev.fetch(None).await.remove(0);
+    let out = dev
+        .answer(
+            &c,
+            Decision::Deny {
+                reason: Some(DenyReason::NotMe),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(out, AnswerOutcome::Denied);
+    assert_eq!(
+        status(&s, t["txn"].as_str().unwrap(), 0).await["status"],
+        "locked"
+    );
+    assert_eq!(s.user("1000").push_lock_reason.as_deref(), Some("not_me"));
+    let r: Value = auto(trust).send().await.unwrap().json().await.unwrap();
+    assert_eq!(r["method"], "sms", "trust revoked, push locked: SMS");
+}
+
+#[tokio::test]
+async fn fourth_open_login_is_refused() {
+    let s = Server::start(no_edit).await;
+    let dev = enroll(&s, "1000").await;
+    for _ in 0..3 {
+        start_ok(&s, "1000", "push").await;
+    }
+    assert_problem(start(&s, "1000", "push").await, 429, "too-many-challenges").await;
+    assert_eq!(
+        dev.fetch(None).await.len(),
+        3,
+        "the refusal created nothing"
+    );
+    // Once they expire, a new one is allowed.
+    s.clock.advance(121);
+    start_ok(&s, "1000", "push").await;
+}
+
+#[tokio::test]
+async fn late_answer_and_expired_status() {
+    let s = Server::start(no_edit).await;
+    let dev = enroll(&s, "1000").await;
+    let t = start_ok(&s, "1000", "push").await;
+    let c = dev.fetch(None).await.remove(0);
+    s.clock.advance(121);
+    let e = dev
+        .answer(&c, approve(t["number"].as_str().unwrap()))
+        .await
+        .unwrap_err();
+    assert_eq!(problem_type(e), ProblemType::AnswerLate);
+    assert_eq!(
+        status(&s, t["txn"].as_str().unwrap(), 0).await["status"],
+        "expired"
+    );
+}
+
+#[tokio::test]
+async fn replayed_answer_and_answer_from_another_device() {
+    let s = Server::start(no_edit).await;
+    let a = enroll(&s, "1000").await;
+    let b = enroll(&s, "1000").await;
+    let t = start_ok(&s, "1000", "push").await;
+    let n = t["number"].as_str().unwrap().to_owned();
+    let ca = a.fetch(None).await.remove(0);
+    let cb = b.fetch(None).await.remove(0);
+    assert_ne!(ca.id(), cb.id());
+
+    // B answers A's challenge, signed by B: answer-wrong-device, nothing changes.
+    let now = s.clock.now();
+    let url = a.account.server.join(&paths::answer(ca.id())).unwrap();
+    let key_b = b.key();
+    let proof = build_proof(&key_b, Some(&b.account.device_id), PMethod::Post, &url, now).unwrap();
+    let claims = AnswerClaims {
+        jti: ca.id().clone(),
+        aud: a.account.server.clone(),
+        iat: now.secs(),
+        decision: DecisionKind::Approve,
+        nm: Some(MatchNumber::parse(&n).unwrap()),
+        reason: None,
+    };
+    let jws = key_b
+        .sign_answer(b.account.device_id.as_str(), &claims, &user_ok())
+        .unwrap();
+    let r = s
+        .http
+        .post(url.as_str())
+        .header("Ident-Proof", proof)
+        .json(&json!({"answer": jws}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(r, 403, "answer-wrong-device").await;
+    assert_eq!(
+        status(&s, t["txn"].as_str().unwrap(), 0).await["status"],
+        "pending"
+    );
+
+    // A approves: first answer wins; B's own challenge is closed.
+    assert_eq!(
+        a.answer(&ca, approve(&n)).await.unwrap(),
+        AnswerOutcome::Approved
+    );
+    let e = a.answer(&ca, approve(&n)).await.unwrap_err();
+    assert_eq!(problem_type(e), ProblemType::AnswerReplayed);
+    let e = b
+        .answer(&cb, Decision::Deny { reason: None })
+        .await
+        .unwrap_err();
+    assert_eq!(problem_type(e), ProblemType::AnswerReplayed);
+    assert_eq!(
+        status(&s, t["txn"].as_str().unwrap(), 0).await["status"],
+        "approved"
+    );
+    assert!(b.fetch(None).await.is_empty());
+
+    // An unknown challenge.
+    let fake = ChallengeId::parse("nope").unwrap();
+    let url = a.account.server.join(&paths::answer(&fake)).unwrap();
+    let proof = build_proof(
+        &a.key(),
+        Some(&a.account.device_id),
+        PMethod::Post,
+        &url,
+        now,
+    )
+    .unwrap();
+    let r = s
+        .http
+        .post(url.as_str())
+        .header("Ident-Proof", proof)
+        .json(&json!({"answer": "x.y.z"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(r, 404, "challenge-not-found").await;
+}
+
+async fn raw_get(s: &Server, url: &str, proof: Option<&str>) -> reqwest::Response {
+    let mut r = s.http.get(url);
+    if let Some(p) = proof {
+        r = r.header("Ident-Proof", p);
+    }
+    r.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn forged_and_replayed_proofs_survive_a_restart() {
+    let s = Server::start(no_edit).await;
+    let dev = enroll(&s, "1000").await;
+    let url = dev.account.server.join(paths::CHALLENGES).unwrap();
+    let now = s.clock.now();
+    let proof = build_proof(
+        &dev.key(),
+        Some(&dev.account.device_id),
+        PMethod::Get,
+        &url,
+        now,
+    )
+    .unwrap();
+    assert_eq!(raw_get(&s, url.as_str(), Some(&proof)).await.status(), 200);
+    assert_problem(
+        raw_get(&s, url.as_str(), Some(&proof)).await,
+        401,
+        "proof-replayed",
+    )
+    .await;
+    // Missing, forged (another key, same kid), other method, unknown device, stale.
+    assert_problem(raw_get(&s, url.as_str(), None).await, 401, "proof-invalid").await;
+    let (other, _) = DeviceKey::generate().unwrap();
+    let forged = build_proof(
+        &other,
+        Some(&dev.account.device_id),
+        PMethod::Get,
+        &url,
+        now,
+    )
+    .unwrap();
+    assert_problem(
+        raw_get(&s, url.as_str(), Some(&forged)).await,
+        401,
+        "bad-signature",
+    )
+    .await;
+    let post = build_proof(
+        &dev.key(),
+        Some(&dev.account.device_id),
+        PMethod::Post,
+        &url,
+        now,
+    )
+    .unwrap();
+    assert_problem(
+        raw_get(&s, url.as_str(), Some(&post)).await,
+        401,
+        "proof-invalid",
+    )
+    .await;
+    let ghost = ident_core::account::DeviceId::parse("ghost").unwrap();
+    let unknown = build_proof(&dev.key(), Some(&ghost), PMethod::Get, &url, now).unwrap();
+    assert_problem(
+        raw_get(&s, url.as_str(), Some(&unknown)).await,
+        401,
+        "device-unknown",
+    )
+    .await;
+    let old = build_proof(
+        &dev.key(),
+        Some(&dev.account.device_id),
+        PMethod::Get,
+        &url,
+        now.plus(-61),
+    )
+    .unwrap();
+    assert_problem(
+        raw_get(&s, url.as_str(), Some(&old)).await,
+        401,
+        "proof-expired",
+    )
+    .await;
+
+    // After a restart on the same database the replay is still refused.
+    let s = s.restart().await;
+    assert_problem(
+        raw_get(&s, url.as_str(), Some(&proof)).await,
+        401,
+        "proof-replayed",
+    )
+    .await;
+    assert!(dev.fetch(None).await.is_empty(), "fresh proofs still work");
+}
+
+#[tokio::test]
+async fn restart_in_the_middle_of_a_login() {
+    let s = Server::start(no_edit).await;
+    let dev = enroll(&s, "1000").await;
+    let t = start_ok(&s, "1000", "push").await;
+    let c = dev.fetch(None).await.remove(0);
+    let s = s.restart().await;
+    assert_eq!(
+        dev.answer(&c, approve(t["number"].as_str().unwrap()))
+            .await
+            .unwrap(),
+        AnswerOutcome::Approved
+    );
+    assert_eq!(
+        status(&s, t["txn"].as_str().unwrap(), 0).await["status"],
+        "approved"
+    );
+}
+
+#[tokio::test]
+async fn enrollment_codes_are_single_use_and_need_a_phone() {
+    let s = Server::start(no_edit).await;
+    let r = s
+        .rp(Method::POST, "/api/v1/users/2001/enrollments")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(r, 409, "phone-missing").await;
+
+    let e = new_enrollment(&s, "2000").await;
+    let id = e["id"].as_i64().unwrap();
+    assert!(e["link"].as_str().unwrap().contains("/e#"));
+    let st: Value = s
+        .rp(Method::GET, &format!("/api/v1/enrollments/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(st["status"], "pending");
+    let svg = s
+        .rp(Method::GET, &format!("/api/v1/enrollments/{id}/qr.svg"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(svg.status(), 200);
+    assert_eq!(svg.headers()["content-type"], "image/svg+xml");
+    assert!(svg.text().await.unwrap().contains("<svg"));
+    let png = s
+        .rp(Method::GET, &format!("/api/v1/enrollments/{id}/qr.png"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(png.status(), 200);
+    assert!(png.bytes().await.unwrap().starts_with(b"\x89PNG"));
+    // Only the user themself (or the portal) may see the code.
+    let r = s
+        .rp(Method::GET, &format!("/api/v1/enrollments/{id}/qr.svg"))
+        .header("Ident-Actor", "1000")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(r, 403, "forbidden").await;
+
+    // Concurrent redemption: exactly one device.
+    let link = EnrollLink::parse(e["uri"].as_str().unwrap()).unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let (c, l) = (s.client(), link.clone());
+        tasks.push(tokio::task::spawn_blocking(move || {
+            c.enroll(&l, "Phone", Platform::Android, None)
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(EnrollOutcome::Enrolled(_)) => ok += 1,
+            Err(e) => assert_eq!(problem_type(e), ProblemType::EnrollTokenInvalid),
+            Ok(other) => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(ok, 1);
+    let e2 = enroll_link(&s, &link).await.unwrap_err();
+    assert_eq!(problem_type(e2), ProblemType::EnrollTokenInvalid);
+    let st: Value = s
+        .rp(Method::GET, &format!("/api/v1/enrollments/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(st["status"], "completed");
+    assert!(st["device_id"].is_string());
+    let r = s
+        .rp(Method::GET, &format!("/api/v1/enrollments/{id}/qr.png"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+
+    // An expired code.
+    let e = new_enrollment(&s, "2000").await;
+    s.clock.advance(601);
+    let link = EnrollLink::parse(e["uri"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        problem_type(enroll_link(&s, &link).await.unwrap_err()),
+        ProblemType::EnrollTokenInvalid
+    );
+    let st: Value = s
+        .rp(Method::GET, &format!("/api/v1/enrollments/{}", e["id"]))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(st["status"], "expired");
+}
+
+fn sms_enrollment(c: &mut Config) {
+    c.policy.enrollment_sms_confirmation = true;
+}
+
+#[tokio::test]
+async fn enrollment_with_sms_confirmation() {
+    let s = Server::start(sms_enrollment).await;
+    let e = new_enrollment(&s, "2000").await;
+    let link = EnrollLink::parse(e["uri"].as_str().unwrap()).unwrap();
+    let EnrollOutcome::SmsRequired(pending) = enroll_link(&s, &link).await.unwrap() else {
+        panic!("expected sms_required")
+    };
+    // The token is bound to this device now.
+    assert_eq!(
+        problem_type(enroll_link(&s, &link).await.unwrap_err()),
+        ProblemType::EnrollTokenInvalid
+    );
+    let code = s.outbox_code();
+    let wrong = format!("{}{}", (code.as_bytes()[0] - b'0' + 1) % 10, &code[1..]);
+    let client = s.client();
+    let pending = Arc::new(pending);
+    let confirm = |code: String| {
+        let (c, p) = (client.clone(), Arc::clone(&pending));
+        tokio::task::spawn_blocking(move || {
+            c.confirm_enrollment(&p, &SmsCode::parse(&code).unwrap())
+        })
+    };
+    let e1 = confirm(wrong).await.unwrap().unwrap_err();
+    assert_eq!(problem_type(e1), ProblemType::SmsCodeInvalid);
+    let done = confirm(code).await.unwrap().unwrap();
+    assert_eq!(done.account.login, "2000");
+    assert_eq!(done.label, "User 2000");
+    let st: Value = s
+        .rp(Method::GET, &format!("/api/v1/enrollments/{}", e["id"]))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(st["status"], "completed");
+    // Three wrong codes end an enrollment.
+    let e = new_enrollment(&s, "1000").await;
+    let link = EnrollLink::parse(e["uri"].as_str().unwrap()).unwrap();
+    let EnrollOutcome::SmsRequired(pending) = enroll_link(&s, &link).await.unwrap() else {
+        panic!()
+    };
+    let code = s.outbox_code();
+    let wrong = format!("{}{}", (code.as_bytes()[0] - b'0' + 1) % 10, &code[1..]);
+    let pending = Arc::new(pending);
+    let mut kinds = Vec::new();
+    for c in [wrong.clone(), wrong.clone(), wrong, code] {
+        let (cl, p) = (client.clone(), Arc::clone(&pending));
+        let r = tokio::task::spawn_blocking(move || {
+            cl.confirm_enrollment(&p, &SmsCode::parse(&c).unwrap())
+        })
+        .await
+        .unwrap();
+        kinds.push(problem_type(r.unwrap_err()));
+    }
+    assert_eq!(
+        kinds,
+        [
+            ProblemType::SmsCodeInvalid,
+            ProblemType::SmsCodeInvalid,
+            ProblemType::SmsCodeExpired,
+            ProblemType::EnrollTokenInvalid
+        ]
+    );
+    let st: Value = s
+        .rp(Method::GET, &format!("/api/v1/enrollments/{}", e["id"]))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(st["status"], "expired");
+}
+
+#[tokio::test]
+async fn devices_are_removed_by_the_portal_or_themselves() {
+    let s = Server::start(no_edit).await;
+    let a = enroll(&s, "1000").await;
+    let b = enroll(&s, "1000").await;
+    let (d, k, acc) = (a.client.clone(), a.key(), a.account.clone());
+    tokio::task::spawn_blocking(move || d.unenroll(&acc, &k))
+        .await
+        .unwrap()
+        .unwrap();
+    let e = tokio::task::spawn_blocking({
+        let a = a.clone();
+        move || a.client.pending_challenges(&a.account, &a.key(), None)
+    })
+    .await
+    .unwrap()
+    .unwrap_err();
+    assert_eq!(problem_type(e), ProblemType::DeviceUnknown);
+    let path = format!("/api/v1/users/1000/devices/{}", b.account.device_id);
+    // Another customer may not remove the broker's device.
+    let r = s
+        .rp(Method::DELETE, &path)
+        .header("Ident-Actor", "2000")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(r, 403, "forbidden").await;
+    assert_eq!(
+        s.rp(Method::DELETE, &path).send().await.unwrap().status(),
+        204
+    );
+    assert_eq!(
+        s.rp(Method::DELETE, &path).send().await.unwrap().status(),
+        404
+    );
+    assert_problem(start(&s, "1000", "push").await, 409, "no-device").await;
+    let auto = start_ok(&s, "1000", "auto").await;
+    assert_eq!(auto["method"], "sms");
+}
+
+#[tokio::test]
+async fn bad_login_requests_are_refused() {
+    let s = Server::start(no_edit).await;
+    let r = s
+        .rp(Method::POST, "/api/v1/auth")
+        .json(&json!({"login": "1000", "method": "push", "context": {"ip": "not-an-ip"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(r, 422, "validation-failed").await;
+    let r = s
+        .rp(Method::POST, "/api/v1/auth")
+        .json(&json!({"login": "1000"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(r, 400, "bad-request").await;
+    assert_problem(start(&s, "9999", "push").await, 404, "not-found").await;
+    assert_problem(start(&s, "2001", "sms").await, 409, "phone-missing").await;
+    let r = s
+        .http
+        .post(format!("{}/api/v1/auth", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = s
+        .rp(Method::GET, "/api/v1/auth/unknown")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(r, 404, "not-found").await;
+}
