@@ -13,10 +13,8 @@
 //! creating and showing it is for the user themself or the portal's
 //! administrative context (no `Ident-Actor`) only — a broker who could show
 //! their customer's QR code could enroll their own phone for the customer.
-//! Listing follows `authz::can_view_user`; removing a device (a lost phone)
-//! follows `authz::can_set_interval` (the user or whoever is responsible).
-// TODO(authz): move `may_enroll` and the device rules into services/authz.rs
-// (`can_enroll`, `can_manage_devices`) once its owner adds them.
+//! Listing and removing devices (a lost phone) follow
+//! `authz::can_manage_devices`; enrollment codes `authz::can_enroll`.
 
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -57,13 +55,7 @@ pub struct RpDevicesApi;
 
 /// Self or the administrative context only (see the module docs).
 fn may_enroll(actor: Option<&User>, target: &User) -> Result<(), ApiError> {
-    match actor {
-        None => Ok(()),
-        Some(a) if a.id == target.id => Ok(()),
-        Some(_) => Err(ApiError::forbidden(
-            "only the user themself can enroll a device for their login",
-        )),
-    }
+    authz::can_enroll(actor, target).map_err(ApiError::forbidden)
 }
 
 async fn user_by_login(state: &AppState, login: &str) -> Result<User, ApiError> {
@@ -278,7 +270,7 @@ async fn list_devices(
     Path(login): Path<String>,
 ) -> Result<Json<DeviceList>, ApiError> {
     let user = user_by_login(&state, &login).await?;
-    may_view(caller.actor.as_ref(), &user)?;
+    authz::can_manage_devices(caller.actor.as_ref(), &user).map_err(ApiError::forbidden)?;
     let uid = user.id;
     let devices = state.db(move |s| s.active_devices(uid)).await?;
     Ok(Json(DeviceList {
@@ -318,7 +310,7 @@ async fn delete_device(
     Path((login, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let user = user_by_login(&state, &login).await?;
-    authz::can_set_interval(caller.actor.as_ref(), &user).map_err(ApiError::forbidden)?;
+    authz::can_manage_devices(caller.actor.as_ref(), &user).map_err(ApiError::forbidden)?;
     let by = caller.changed_by();
     let mut detail = json!({"device_id": id, "by": "portal"});
     if let (Some(via), Some(d)) = (&by.via, detail.as_object_mut()) {

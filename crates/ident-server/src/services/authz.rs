@@ -34,6 +34,12 @@
 //! | create a customer of broker B | yes | — | B and B's employees | — |
 //! | create an employee or sub-broker of B | yes | — | B only | — |
 //! | create a broker | yes | — | — | — |
+//! | create or show an enrollment QR code | yes | yes | no | no |
+//! | list a user's devices | yes | yes | yes | yes |
+//! | remove a user's device (lost phone) | yes | yes | yes | yes |
+//!
+//! Enrollment is for the user alone: a broker who could show a customer's
+//! QR code could enroll their own phone as that customer's second factor.
 
 use thiserror::Error;
 
@@ -44,6 +50,9 @@ use crate::store::User;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum Denied {
+    /// Someone other than the user tried to create or show their enrollment code.
+    #[error("only the user themself can enroll a device for their login")]
+    NotSelf,
     /// A customer tried to set or remove their own mobile number.
     #[error(
         "a customer's mobile number can only be set or changed by the customer's broker or the broker's employees"
@@ -130,6 +139,26 @@ pub fn can_set_phone(actor: Option<&User>, target: &User) -> Result<(), Denied> 
 /// May `actor` set `target`'s 2FA interval? Every user their own; brokers
 /// (and for customers the broker's employees) for the users they are responsible for.
 pub fn can_set_interval(actor: Option<&User>, target: &User) -> Result<(), Denied> {
+    match actor {
+        None => Ok(()),
+        Some(a) if is_self(a, target) || responsible_for(a, target) => Ok(()),
+        Some(_) => Err(Denied::NotResponsible),
+    }
+}
+
+/// May `actor` create or show an enrollment QR code for `target`? Only the
+/// user themself (or the administrative context).
+pub fn can_enroll(actor: Option<&User>, target: &User) -> Result<(), Denied> {
+    match actor {
+        None => Ok(()),
+        Some(a) if is_self(a, target) => Ok(()),
+        Some(_) => Err(Denied::NotSelf),
+    }
+}
+
+/// May `actor` list or remove `target`'s devices? The user and whoever is
+/// responsible for them, so a lost phone can be removed by the broker too.
+pub fn can_manage_devices(actor: Option<&User>, target: &User) -> Result<(), Denied> {
     match actor {
         None => Ok(()),
         Some(a) if is_self(a, target) || responsible_for(a, target) => Ok(()),
@@ -323,6 +352,25 @@ mod tests {
             ("CB", "    -  -  -  -  -   -  -  -  Y"),
         ];
         check("interval", can_set_interval, &table);
+        check("devices", can_manage_devices, &table);
+    }
+
+    #[test]
+    fn enroll_only_self() {
+        //               BA EA SA CA CA2 BB EB SB CB
+        let table = [
+            ("admin", "Y  Y  Y  Y  Y   Y  Y  Y  Y"),
+            ("BA", "    Y  -  -  -  -   -  -  -  -"),
+            ("EA", "    -  Y  -  -  -   -  -  -  -"),
+            ("SA", "    -  -  Y  -  -   -  -  -  -"),
+            ("CA", "    -  -  -  Y  -   -  -  -  -"),
+            ("CA2", "   -  -  -  -  Y   -  -  -  -"),
+            ("BB", "    -  -  -  -  -   Y  -  -  -"),
+            ("EB", "    -  -  -  -  -   -  Y  -  -"),
+            ("SB", "    -  -  -  -  -   -  -  Y  -"),
+            ("CB", "    -  -  -  -  -   -  -  -  Y"),
+        ];
+        check("enroll", can_enroll, &table);
     }
 
     #[test]
