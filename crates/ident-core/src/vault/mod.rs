@@ -78,7 +78,10 @@ use rusqlite::{Connection, TransactionBehavior};
 
 pub use error::VaultError;
 pub use kdf::{ARGON2_VERSION, KdfParams, SALT_LEN};
-pub use pin::{MAX_PIN_CHARS, MIN_PIN_CHARS, PinWeakness, pin_weaknesses, validate_pin};
+pub use pin::{
+    MAX_PIN_CHARS, MIN_PIN_CHARS, NewPinRefusal, PinWeakness, check_new_pin, pin_weaknesses,
+    validate_pin,
+};
 pub use schema::{APPLICATION_ID, CURRENT_VERSION};
 
 use crate::account::Account;

@@ -26,6 +26,41 @@ pub fn validate_pin(pin: &SecretString) -> Result<(), VaultError> {
     }
 }
 
+/// Why a PIN the user is choosing now was refused by [`check_new_pin`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NewPinRefusal {
+    /// Shorter than [`MIN_PIN_CHARS`] or longer than [`MAX_PIN_CHARS`].
+    Length {
+        /// Minimum length in characters.
+        min: usize,
+        /// Maximum length in characters.
+        max: usize,
+    },
+    /// Easy to guess: every weakness found, in the order of [`pin_weaknesses`].
+    Weak(Vec<PinWeakness>),
+}
+
+/// Checks a PIN the user is choosing now (setting up the vault, changing the
+/// PIN): the length rule of [`validate_pin`] and none of the
+/// [`pin_weaknesses`]. The vault itself enforces only the length, so a vault
+/// whose PIN was set elsewhere still opens; the bridges (app, CLI) refuse
+/// weak *new* PINs through this one function, so they agree on what is weak.
+pub fn check_new_pin(pin: &SecretString) -> Result<(), NewPinRefusal> {
+    if validate_pin(pin).is_err() {
+        return Err(NewPinRefusal::Length {
+            min: MIN_PIN_CHARS,
+            max: MAX_PIN_CHARS,
+        });
+    }
+    let weak = pin_weaknesses(pin);
+    if weak.is_empty() {
+        Ok(())
+    } else {
+        Err(NewPinRefusal::Weak(weak))
+    }
+}
+
 /// A reason a PIN is easy to guess. The UI turns these into German hints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -96,6 +131,29 @@ mod tests {
         assert!(w("246810").is_empty());
         assert!(w("830571").is_empty());
         assert!(w("correct horse").is_empty());
+    }
+
+    #[test]
+    fn new_pin_check() {
+        let check = |s: &str| check_new_pin(&SecretString::from(s));
+        assert_eq!(check("830571"), Ok(()));
+        assert_eq!(check("correct horse"), Ok(()));
+        assert_eq!(
+            check("123"),
+            Err(NewPinRefusal::Length {
+                min: MIN_PIN_CHARS,
+                max: MAX_PIN_CHARS
+            })
+        );
+        assert_eq!(
+            check("1357"),
+            Err(NewPinRefusal::Weak(vec![PinWeakness::Short]))
+        );
+        assert_eq!(
+            check("123456"),
+            Err(NewPinRefusal::Weak(vec![PinWeakness::Sequence]))
+        );
+        assert!(check(&"7".repeat(129)).is_err());
     }
 
     #[test]
