@@ -54,6 +54,11 @@ struct DemoArgs {
     /// Write SMS to this JSON-lines file (default: sms-outbox.jsonl next to the database).
     #[arg(long)]
     sms_outbox: Option<PathBuf>,
+    /// Also write the demo's facts (URL, API key, users and their passwords)
+    /// to this file once the server listens, as shell-quoted `NAME='value'`
+    /// lines for `source` (mode 0600; `scripts/demo` reads it).
+    #[arg(long)]
+    facts: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -168,6 +173,11 @@ fn demo(args: DemoArgs) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())?;
         let base = app.state().public_url.as_str().to_owned();
+        if let Some(path) = &args.facts {
+            let text = demo_facts(&data, &base, &db, &sms_outbox);
+            write_private(path, &text)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        }
         #[allow(clippy::print_stdout)]
         {
             println!("{}", data.instructions(&base));
@@ -177,6 +187,64 @@ fn demo(args: DemoArgs) -> Result<(), String> {
         }
         app.run().await.map_err(|e| e.to_string())
     })
+}
+
+/// `'value'` for a POSIX shell.
+fn shell_quote(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "'\\''"))
+}
+
+/// The facts of a demo run as shell-quoted `NAME='value'` lines:
+/// `IDENT_URL`, `IDENT_API_KEY`, `IDENT_DB`, `IDENT_SMS_OUTBOX`,
+/// `IDENT_USER_COUNT`, and per user `i` (0 = the broker)
+/// `IDENT_USER_<i>_LOGIN`, `…_ROLE`, `…_NAME`, `…_PASSWORD` (empty when the
+/// database already had the user).
+fn demo_facts(
+    data: &admin::DemoData,
+    base: &str,
+    db: &std::path::Path,
+    sms_outbox: &std::path::Path,
+) -> zeroize::Zeroizing<String> {
+    use std::fmt::Write as _;
+    let mut out = zeroize::Zeroizing::new(String::new());
+    let mut put = |name: &str, value: &str| {
+        let _ = writeln!(out, "{name}={}", shell_quote(value));
+    };
+    put("IDENT_URL", base);
+    put("IDENT_API_KEY", data.api_key.as_str());
+    put("IDENT_DB", &db.display().to_string());
+    put("IDENT_SMS_OUTBOX", &sms_outbox.display().to_string());
+    put("IDENT_USER_COUNT", &data.users.len().to_string());
+    for (i, u) in data.users.iter().enumerate() {
+        put(&format!("IDENT_USER_{i}_LOGIN"), &u.login);
+        put(&format!("IDENT_USER_{i}_ROLE"), u.role.as_str());
+        put(&format!("IDENT_USER_{i}_NAME"), &u.display_name);
+        put(
+            &format!("IDENT_USER_{i}_PASSWORD"),
+            u.password.as_ref().map_or("", |p| p.as_str()),
+        );
+    }
+    out
+}
+
+/// Writes `text` to `path` readable by the owner only, replacing it
+/// atomically (a reader never sees half a file).
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&tmp)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)
 }
 
 fn serve(args: ServeArgs) -> Result<(), String> {
@@ -261,5 +329,17 @@ fn admin_cmd(db: &std::path::Path, action: AdminAction) -> Result<(), String> {
             eprintln!("User {} created (id {}).", spec.login, id.0);
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_quote;
+
+    #[test]
+    fn shell_quoting() {
+        assert_eq!(shell_quote("abc"), "'abc'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(shell_quote("$HOME `x`"), "'$HOME `x`'");
     }
 }
