@@ -243,7 +243,9 @@ mod tests {
             "https://id.example.de"
         );
         assert_eq!(
-            ServerUrl::parse("https://id.example.de/base/").unwrap().as_str(),
+            ServerUrl::parse("https://id.example.de/base/")
+                .unwrap()
+                .as_str(),
             "https://id.example.de/base"
         );
         for ok in [

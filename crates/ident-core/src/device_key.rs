@@ -49,7 +49,11 @@ impl DeviceKey {
 
     /// Signs a request proof (`typ: ident-proof+jwt`). `kid` is the device id,
     /// absent only in the enrollment request, before the server has assigned one.
-    pub fn sign_proof<C: Serialize>(&self, kid: Option<&str>, claims: &C) -> Result<String, JwsError> {
+    pub fn sign_proof<C: Serialize>(
+        &self,
+        kid: Option<&str>,
+        claims: &C,
+    ) -> Result<String, JwsError> {
         jose::sign(&self.0, PROOF_TYP, kid, claims)
     }
 
@@ -84,7 +88,9 @@ mod tests {
             &VerificationPrompt { reason: "t".into() },
         )
         .unwrap();
-        let answer = key.sign_answer("dev1", &json!({"decision": "approve"}), &uv).unwrap();
+        let answer = key
+            .sign_answer("dev1", &json!({"decision": "approve"}), &uv)
+            .unwrap();
         let v = jose::verify(&answer, &jwk, ANSWER_TYP).unwrap();
         assert_eq!(v.header.kid.as_deref(), Some("dev1"));
 

@@ -78,7 +78,10 @@ mod tests {
         assert!(!verify("falsch-geheim", &h));
         assert!(!verify("richtig-geheim", "not a hash"));
         assert!(!verify("richtig-geheim", dummy_hash()));
-        assert!(PasswordHash::new(dummy_hash()).is_ok(), "dummy hash must cost as much as a real one");
+        assert!(
+            PasswordHash::new(dummy_hash()).is_ok(),
+            "dummy hash must cost as much as a real one"
+        );
         assert!(matches!(hash("kurz"), Err(PasswordError::Length)));
         assert_ne!(hash("richtig-geheim").unwrap(), h, "salted");
     }

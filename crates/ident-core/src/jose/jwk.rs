@@ -218,7 +218,10 @@ mod tests {
     #[test]
     fn refuses_wrong_keys() {
         let cases = [
-            (r#"{"kty":"RSA","crv":"P-256","x":"AA","y":"AA"}"#, JwkError::KeyType),
+            (
+                r#"{"kty":"RSA","crv":"P-256","x":"AA","y":"AA"}"#,
+                JwkError::KeyType,
+            ),
             (
                 r#"{"kty":"EC","crv":"P-384","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}"#,
                 JwkError::Curve,

@@ -164,7 +164,8 @@ fn split(token: &str) -> Result<Parts, JwsError> {
         return Err(JwsError::Malformed);
     }
     let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(JwsError::Malformed);
     };
@@ -266,7 +267,12 @@ mod tests {
         assert_eq!(verify(&forged, &jwk, TYP).unwrap_err(), JwsError::Signature);
 
         // A DER-encoded or otherwise resized signature is refused.
-        let long = format!("{}.{}.{}", p[0], p[1], b64::encode(&[sig.clone(), vec![0]].concat()));
+        let long = format!(
+            "{}.{}.{}",
+            p[0],
+            p[1],
+            b64::encode(&[sig.clone(), vec![0]].concat())
+        );
         assert_eq!(verify(&long, &jwk, TYP).unwrap_err(), JwsError::Signature);
         let short = format!("{}.{}.{}", p[0], p[1], b64::encode(&sig[..63]));
         assert_eq!(verify(&short, &jwk, TYP).unwrap_err(), JwsError::Signature);
@@ -292,8 +298,15 @@ mod tests {
             assert!(verify(&t[..cut], &jwk, TYP).is_err(), "cut at {cut}");
         }
         for bad in [
-            "", ".", "..", "a.b", "a.b.c.d", "....",
-            &format!("{t}."), &format!("{t}=="), &format!(" {t}"),
+            "",
+            ".",
+            "..",
+            "a.b",
+            "a.b.c.d",
+            "....",
+            &format!("{t}."),
+            &format!("{t}=="),
+            &format!(" {t}"),
         ] {
             assert!(verify(bad, &jwk, TYP).is_err(), "{bad:?}");
         }

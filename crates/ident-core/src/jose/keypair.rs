@@ -52,9 +52,8 @@ impl EcKeyPair {
     /// Loads a key pair from its PKCS#8 encoding.
     pub fn from_pkcs8(pkcs8: &SecretBytes) -> Result<Self, KeyError> {
         let rng = SystemRandom::new();
-        let pair =
-            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.expose(), &rng)
-                .map_err(|_| KeyError::BadKey)?;
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.expose(), &rng)
+            .map_err(|_| KeyError::BadKey)?;
         Ok(Self { pair, rng })
     }
 

@@ -155,7 +155,10 @@ mod tests {
         assert_eq!(ks.unwrap("other", &wrapped), Err(KeyStoreError::KeyLost));
 
         ks.set_refuse(true);
-        assert_eq!(ks.unwrap("vault", &wrapped), Err(KeyStoreError::NotVerified));
+        assert_eq!(
+            ks.unwrap("vault", &wrapped),
+            Err(KeyStoreError::NotVerified)
+        );
         ks.set_refuse(false);
 
         ks.delete("vault").unwrap();

@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 /// Days a browser stays trusted after a successful second factor; 0 = always ask.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(try_from = "u32", into = "u32")]
 pub struct TwoFactorInterval(u8);
 
@@ -59,7 +61,10 @@ mod tests {
 
     #[test]
     fn range_is_zero_to_ninety() {
-        assert_eq!(TwoFactorInterval::days(0).unwrap(), TwoFactorInterval::ALWAYS);
+        assert_eq!(
+            TwoFactorInterval::days(0).unwrap(),
+            TwoFactorInterval::ALWAYS
+        );
         assert_eq!(TwoFactorInterval::days(90).unwrap().seconds(), 90 * 86_400);
         assert_eq!(TwoFactorInterval::days(91), Err(IntervalError(91)));
         assert_eq!(TwoFactorInterval::days(300), Err(IntervalError(300)));

@@ -70,10 +70,22 @@ mod tests {
     fn numbers_and_emails() {
         assert_eq!(LoginName::parse(" 12345 ").unwrap().as_str(), "12345");
         assert_eq!(
-            LoginName::parse("Max.Mustermann@Example.DE").unwrap().as_str(),
+            LoginName::parse("Max.Mustermann@Example.DE")
+                .unwrap()
+                .as_str(),
             "max.mustermann@example.de"
         );
-        for bad in ["", "   ", "abc", "a@b", "@example.de", "a@.de", "a@de.", "a b@x.de", "x@y..de"] {
+        for bad in [
+            "",
+            "   ",
+            "abc",
+            "a@b",
+            "@example.de",
+            "a@.de",
+            "a@de.",
+            "a b@x.de",
+            "x@y..de",
+        ] {
             assert!(LoginName::parse(bad).is_err(), "{bad}");
         }
         assert!(LoginName::parse(&"1".repeat(21)).is_err());

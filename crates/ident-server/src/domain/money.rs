@@ -4,7 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 /// An amount in euro cents.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 pub struct Cents(pub i64);
 
 impl Cents {

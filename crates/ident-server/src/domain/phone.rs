@@ -31,7 +31,8 @@ impl PhoneNumber {
         if s.len() > 40 {
             return Err(PhoneNumberError::Invalid);
         }
-        let n = phonenumber::parse(Some(country::Id::DE), s).map_err(|_| PhoneNumberError::Invalid)?;
+        let n =
+            phonenumber::parse(Some(country::Id::DE), s).map_err(|_| PhoneNumberError::Invalid)?;
         if !phonenumber::is_valid(&n) {
             return Err(PhoneNumberError::Invalid);
         }
@@ -84,8 +85,18 @@ mod tests {
 
     #[test]
     fn german_mobile_numbers_normalise() {
-        for input in ["0151 12345678", "+49 151 12345678", "0049 151 12345678", "+4915112345678", "(0151) 123-456-78"] {
-            assert_eq!(PhoneNumber::parse(input).unwrap().as_str(), "+4915112345678", "{input}");
+        for input in [
+            "0151 12345678",
+            "+49 151 12345678",
+            "0049 151 12345678",
+            "+4915112345678",
+            "(0151) 123-456-78",
+        ] {
+            assert_eq!(
+                PhoneNumber::parse(input).unwrap().as_str(),
+                "+4915112345678",
+                "{input}"
+            );
         }
         assert_eq!(
             PhoneNumber::parse("+43 664 1234567").unwrap().as_str(),
@@ -99,7 +110,13 @@ mod tests {
             PhoneNumber::parse("030 12345678"),
             Err(PhoneNumberError::NotMobile)
         );
-        for bad in ["", "abc", "0151", "+49 151 1234567890123456", &"1".repeat(50)] {
+        for bad in [
+            "",
+            "abc",
+            "0151",
+            "+49 151 1234567890123456",
+            &"1".repeat(50),
+        ] {
             assert!(PhoneNumber::parse(bad).is_err(), "{bad}");
         }
     }

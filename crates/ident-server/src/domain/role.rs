@@ -51,7 +51,12 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for r in [Role::Broker, Role::Employee, Role::SubBroker, Role::Customer] {
+        for r in [
+            Role::Broker,
+            Role::Employee,
+            Role::SubBroker,
+            Role::Customer,
+        ] {
             assert_eq!(Role::parse(r.as_str()), Some(r));
             let json = serde_json::to_string(&r).unwrap();
             assert_eq!(json, format!("\"{}\"", r.as_str()));

@@ -28,7 +28,11 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", u32::try_from(i + 1).unwrap_or(u32::MAX))?;
+        tx.pragma_update(
+            None,
+            "user_version",
+            u32::try_from(i + 1).unwrap_or(u32::MAX),
+        )?;
         tx.commit()?;
     }
     Ok(())
@@ -43,7 +47,9 @@ mod tests {
         let mut c = Connection::open_in_memory().unwrap();
         migrate(&mut c).unwrap();
         migrate(&mut c).unwrap();
-        let v: u32 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        let v: u32 = c
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(v, current_version());
         let tables: i64 = c
             .query_row(
