@@ -71,20 +71,20 @@ impl AppState {
         self.clock.now().secs()
     }
 
-    /// Runs a storage operation on the blocking pool.
+    /// Runs a storage operation.
+    ///
+    /// It runs right here on the async worker, not on the blocking pool: every
+    /// store operation is one short SQLite transaction (tens of microseconds),
+    /// and handing each to another thread and back cost more than the work
+    /// itself — the load generator measured the thread wake-ups as the biggest
+    /// item of a push login. Work that really blocks (Argon2id, file I/O) must
+    /// not go through here; it uses `tokio::task::spawn_blocking` itself.
     pub async fn db<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
     {
-        let store = Arc::clone(&self.store);
-        tokio::task::spawn_blocking(move || f(store.as_ref()))
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "storage task failed");
-                ApiError::internal()
-            })?
-            .map_err(ApiError::from)
+        f(self.store.as_ref()).map_err(ApiError::from)
     }
 }
 
