@@ -27,7 +27,7 @@ use ident_core::protocol::{
     AnswerOutcome, Client, Decision, DenyReason, MatchNumber, Platform, ProtocolError, SmsCode,
 };
 use ident_core::secret::SecretString;
-use ident_core::vault::{KdfParams, Vault, VaultError, pin_weaknesses};
+use ident_core::vault::{KdfParams, NewPinRefusal, Vault, VaultError, check_new_pin};
 use serde_json::{Value, json};
 
 use crate::error::{CliError, EXIT_REFUSED};
@@ -157,19 +157,43 @@ fn init(ctx: &mut Ctx) -> Result<ExitCode> {
         return Err(ctx.core(VaultError::AlreadyExists));
     }
     let pin = ctx.input.secret(&tr!(l, "Neue PIN: ", "New PIN: "))?;
-    let weak = pin_weaknesses(&pin);
-    if !weak.is_empty() {
-        let reasons: Vec<String> = weak.iter().map(|w| i18n::pin_weakness(l, *w)).collect();
-        let reasons = reasons.join(" ");
-        return Err(CliError::new(
-            "weak_pin",
-            crate::error::EXIT_USAGE,
-            tr!(
-                l,
-                "Diese PIN wird nicht angenommen. {reasons}",
-                "This PIN is not accepted. {reasons}"
-            ),
-        ));
+    match check_new_pin(&pin) {
+        Ok(()) => {}
+        Err(NewPinRefusal::Weak(weak)) => {
+            let reasons: Vec<String> = weak.iter().map(|w| i18n::pin_weakness(l, *w)).collect();
+            let reasons = reasons.join(" ");
+            return Err(CliError::new(
+                "weak_pin",
+                crate::error::EXIT_USAGE,
+                tr!(
+                    l,
+                    "Diese PIN wird nicht angenommen. {reasons}",
+                    "This PIN is not accepted. {reasons}"
+                ),
+            ));
+        }
+        Err(NewPinRefusal::Length { min, max }) => {
+            return Err(CliError::new(
+                "weak_pin",
+                crate::error::EXIT_USAGE,
+                tr!(
+                    l,
+                    "Die PIN muss {min} bis {max} Zeichen lang sein.",
+                    "The PIN must be {min} to {max} characters long."
+                ),
+            ));
+        }
+        Err(_) => {
+            return Err(CliError::new(
+                "weak_pin",
+                crate::error::EXIT_USAGE,
+                tr!(
+                    l,
+                    "Diese PIN wird nicht angenommen.",
+                    "This PIN is not accepted."
+                ),
+            ));
+        }
     }
     if ctx.input.interactive() {
         let again = ctx

@@ -1,7 +1,8 @@
 -- Ident server database, schema version 1.
 -- Applied by store/schema.rs inside one transaction; PRAGMA user_version = 1.
 -- Times are Unix seconds. Secrets are never stored in the clear: passwords as
--- Argon2id PHC strings, API keys / enrollment tokens / SMS codes as SHA-256.
+-- Argon2id PHC strings, API keys and enrollment tokens as SHA-256, SMS codes as
+-- HMAC-SHA256 under a key derived from the server key (services/sms.rs).
 
 CREATE TABLE users (
     id             INTEGER PRIMARY KEY,
