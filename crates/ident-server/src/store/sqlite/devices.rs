@@ -397,11 +397,10 @@ impl DeviceStore for SqliteStore {
 
     fn device(&self, id: &str) -> Result<Option<Device>, StoreError> {
         self.read(|c| {
-            c.query_row(
-                &format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?1"),
-                [id],
-                device_from_row,
-            )
+            c.prepare_cached(&format!(
+                "SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?1"
+            ))?
+            .query_row([id], device_from_row)
             .optional()?
             .transpose()
         })
@@ -430,21 +429,21 @@ impl DeviceStore for SqliteStore {
         touch: Option<&str>,
     ) -> Result<bool, StoreError> {
         self.write(|tx| {
-            tx.execute(
+            // Every device request passes here: cached statements skip the SQL parser.
+            tx.prepare_cached(
                 "DELETE FROM proof_jtis WHERE rowid IN
                    (SELECT rowid FROM proof_jtis WHERE expires_at < ?1 LIMIT ?2)",
-                params![now, PURGE_BATCH],
-            )?;
-            let n = tx.execute(
-                "INSERT OR IGNORE INTO proof_jtis (jti, expires_at) VALUES (?1, ?2)",
-                params![key, keep_until],
-            )?;
+            )?
+            .execute(params![now, PURGE_BATCH])?;
+            let n = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO proof_jtis (jti, expires_at) VALUES (?1, ?2)",
+                )?
+                .execute(params![key, keep_until])?;
             if n == 1 {
                 if let Some(device) = touch {
-                    tx.execute(
-                        "UPDATE devices SET last_used_at = ?1 WHERE id = ?2",
-                        params![now, device],
-                    )?;
+                    tx.prepare_cached("UPDATE devices SET last_used_at = ?1 WHERE id = ?2")?
+                        .execute(params![now, device])?;
                 }
             }
             Ok(n == 1)

@@ -18,8 +18,10 @@ impl KeyStore for SqliteStore {
 
     fn api_key_by_hash(&self, key_hash: &[u8; 32]) -> Result<Option<ApiKeyRecord>, StoreError> {
         self.read(|c| {
-            Ok(c.query_row(
+            Ok(c.prepare_cached(
                 "SELECT id, name, created_at FROM api_keys WHERE key_hash = ?1 AND revoked_at IS NULL",
+            )?
+            .query_row(
                 [key_hash.as_slice()],
                 |r| {
                     Ok(ApiKeyRecord {
