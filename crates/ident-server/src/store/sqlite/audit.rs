@@ -1,19 +1,34 @@
 //! SQLite: the audit log.
 
-use rusqlite::params;
+use rusqlite::{Transaction, params};
 
 use super::SqliteStore;
 use crate::store::{AuditEntry, AuditStore, NewAuditEntry, StoreError, UserId};
 
+/// Appends an audit entry inside an open transaction, so it commits or rolls
+/// back with the change it describes. Every area's store writes its audit
+/// rows through here.
+pub(super) fn audit_in(
+    tx: &Transaction<'_>,
+    e: &NewAuditEntry,
+    now: i64,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO audit (at, actor, action, user_id, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        now,
+        e.actor,
+        e.action,
+        e.user_id.map(|u| u.0),
+        e.detail.to_string()
+    ])?;
+    Ok(())
+}
+
 impl AuditStore for SqliteStore {
     fn audit(&self, e: &NewAuditEntry, now: i64) -> Result<(), StoreError> {
-        self.write(|tx| {
-            tx.execute(
-                "INSERT INTO audit (at, actor, action, user_id, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![now, e.actor, e.action, e.user_id.map(|u| u.0), e.detail.to_string()],
-            )?;
-            Ok(())
-        })
+        self.write(|tx| audit_in(tx, e, now))
     }
 
     fn audit_log(&self, user: Option<UserId>, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {

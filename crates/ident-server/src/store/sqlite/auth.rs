@@ -7,7 +7,7 @@ use rusqlite::{OptionalExtension, Row, Transaction, params};
 use serde_json::json;
 
 use super::SqliteStore;
-use super::devices::audit_tx;
+use super::audit::audit_in;
 use crate::store::auth::{
     AnswerKind, Applied, ApplyAnswer, ChallengeRow, NewChallenge, NewTxn, StartPush, Txn, TxnStatus,
 };
@@ -102,7 +102,7 @@ impl AuthStore for SqliteStore {
                     params![c.id, txn.id, c.device_id, c.token, c.expires_at],
                 )?;
             }
-            audit_tx(tx, audit, txn.created_at)?;
+            audit_in(tx, audit, txn.created_at)?;
             Ok(StartPush::Started)
         })
     }
@@ -110,7 +110,7 @@ impl AuthStore for SqliteStore {
     fn insert_txn(&self, txn: &NewTxn, audit: &NewAuditEntry) -> Result<(), StoreError> {
         self.write(|tx| {
             insert_txn_tx(tx, txn)?;
-            audit_tx(tx, audit, txn.created_at)
+            audit_in(tx, audit, txn.created_at)
         })
     }
 
@@ -217,7 +217,7 @@ impl AuthStore for SqliteStore {
                     status = TxnStatus::Locked;
                     locked = true;
                     if n == 1 {
-                        audit_tx(
+                        audit_in(
                             tx,
                             &NewAuditEntry {
                                 actor: format!("device:{}", a.device_id),
@@ -261,7 +261,7 @@ impl AuthStore for SqliteStore {
                 // The transaction was already decided: the answer changes nothing.
                 return Err(StoreError::Conflict("transaction already decided".into()));
             }
-            audit_tx(
+            audit_in(
                 tx,
                 &NewAuditEntry {
                     actor: format!("device:{}", a.device_id),
@@ -299,7 +299,7 @@ impl AuthStore for SqliteStore {
                 params![status.as_str(), now, trust_token, id],
             )?;
             if n == 1 {
-                audit_tx(tx, audit, now)?;
+                audit_in(tx, audit, now)?;
             }
             Ok(n == 1)
         })

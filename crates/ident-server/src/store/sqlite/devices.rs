@@ -9,31 +9,13 @@ use rusqlite::{OptionalExtension, Row, Transaction, params};
 use serde_json::json;
 
 use super::SqliteStore;
+use super::audit::audit_in;
 use crate::store::devices::{Claimed, CodeTry, Device, DeviceStatus, Enrollment, NewDevice};
 use crate::store::{DeviceStore, NewAuditEntry, StoreError, UserId};
 
 /// Expired replay records deleted per accepted proof (keeps the table small
 /// without a background job).
 const PURGE_BATCH: i64 = 32;
-
-/// Appends an audit entry inside the caller's transaction.
-pub(super) fn audit_tx(
-    tx: &Transaction<'_>,
-    e: &NewAuditEntry,
-    now: i64,
-) -> Result<(), StoreError> {
-    tx.execute(
-        "INSERT INTO audit (at, actor, action, user_id, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
-            now,
-            e.actor,
-            e.action,
-            e.user_id.map(|u| u.0),
-            e.detail.to_string()
-        ],
-    )?;
-    Ok(())
-}
 
 const DEVICE_COLUMNS: &str =
     "id, user_id, jwk, name, platform, push_provider, push_token, status, created_at, last_used_at";
@@ -146,7 +128,7 @@ impl DeviceStore for SqliteStore {
                 "UPDATE enrollments SET token_hash = ?1 WHERE id = ?2",
                 params![&hash[..], id],
             )?;
-            audit_tx(
+            audit_in(
                 tx,
                 &NewAuditEntry {
                     actor: actor.to_owned(),
@@ -207,7 +189,7 @@ impl DeviceStore for SqliteStore {
                 (DeviceStatus::Active, "enrollment.completed")
             };
             insert_device(tx, device, user, status, now)?;
-            audit_tx(
+            audit_in(
                 tx,
                 &device_audit(action, user, &device.id, enrollment_id),
                 now,
@@ -343,7 +325,7 @@ impl DeviceStore for SqliteStore {
                 [device_id],
                 |r| r.get(0),
             )?;
-            audit_tx(
+            audit_in(
                 tx,
                 &device_audit(
                     "enrollment.completed",
@@ -385,7 +367,7 @@ impl DeviceStore for SqliteStore {
                 params![now, enrollment_id],
             )?;
             if let (1, Some(user)) = (n, user) {
-                audit_tx(
+                audit_in(
                     tx,
                     &device_audit("enrollment.failed", UserId(user), device_id, enrollment_id),
                     now,
@@ -472,7 +454,7 @@ impl DeviceStore for SqliteStore {
                 "UPDATE devices SET push_provider = ?1, push_token = ?2 WHERE id = ?3",
                 params![provider, token, device_id],
             )?;
-            audit_tx(
+            audit_in(
                 tx,
                 &NewAuditEntry {
                     actor: format!("device:{device_id}"),
@@ -498,7 +480,7 @@ impl DeviceStore for SqliteStore {
                 params![device_id, user.0],
             )?;
             if n == 1 {
-                audit_tx(tx, audit, now)?;
+                audit_in(tx, audit, now)?;
             }
             Ok(n == 1)
         })

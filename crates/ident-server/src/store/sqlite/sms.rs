@@ -4,32 +4,13 @@
 //! the rate limit, the try counter and the single use of a code hold under
 //! concurrent requests and across several connections to the same file.
 
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{OptionalExtension, params};
 
 use super::SqliteStore;
+use super::audit::audit_in;
 use crate::domain::{Cents, VatRate};
 use crate::store::sms::{LedgerEntry, Reserved, SmsPurpose, SmsReservation, SmsTry};
 use crate::store::{NewAuditEntry, SmsStore, StoreError, UserId};
-
-/// Appends an audit entry inside an open transaction (so it commits or rolls
-/// back with the change it describes).
-pub(super) fn audit_in(
-    tx: &Transaction<'_>,
-    e: &NewAuditEntry,
-    now: i64,
-) -> Result<(), StoreError> {
-    tx.execute(
-        "INSERT INTO audit (at, actor, action, user_id, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
-            now,
-            e.actor,
-            e.action,
-            e.user_id.map(|u| u.0),
-            e.detail.to_string()
-        ],
-    )?;
-    Ok(())
-}
 
 /// Seconds of the rate-limit window.
 const HOUR: i64 = 3_600;

@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::SqliteStore;
-use super::sms::audit_in;
+use super::audit::audit_in;
 use crate::store::trust::{TrustStore, TrustedBrowser};
 use crate::store::{NewAuditEntry, StoreError, UserId};
 
