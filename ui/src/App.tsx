@@ -87,6 +87,7 @@ export function App() {
               key={v}
               type="button"
               class={`nav-btn ${view === v ? "active" : ""}`}
+              data-testid={`nav-${v}`}
               aria-current={view === v ? "page" : undefined}
               onClick={() => setView(v)}
             >

@@ -284,8 +284,9 @@ export function createMockBackend(o: MockOptions = {}) {
       case "answer_challenge": {
         const c = s.challenges.get(a.challengeId) ?? fail({ kind: "challengeGone" });
         if (c.expiresAt <= now()) fail({ kind: "challengeExpired" });
+        // Desktop: approve and deny both need the PIN (as the shell checks).
+        if (s.platform !== "android" && s.platform !== "ios") checkPin(a.pin);
         if (a.approve) {
-          if (s.platform !== "android" && s.platform !== "ios") checkPin(a.pin);
           if (c.numberRequired && !/^\d{2,6}$/.test(a.number ?? "")) fail({ kind: "wrongNumberFormat" });
         }
         s.challenges.delete(c.challengeId);

@@ -133,7 +133,7 @@ function OtpCode({ account, visible, onCopied }: { account: AccountView; visible
       aria-label={t("copyCode", { code: formatCode(code.code) })}
       onClick={() => copyCode(code.code, onCopied)}
     >
-      <span class="code">{formatCode(code.code)}</span>
+      <span class="code" data-testid="otp-code">{formatCode(code.code)}</span>
       {until > 0 && !hotp && <Ring from={from} until={until} />}
       {hotp && (
         <span
@@ -281,6 +281,7 @@ const Card = memo(function Card(p: CardProps) {
     <li
       ref={ref}
       data-id={a.id}
+      data-testid={`account-${a.kind}`}
       class={`acct ${p.expanded ? "open" : ""} ${p.dragOver ? "drag-over" : ""} ${p.dragging ? "dragging" : ""}`}
     >
       <div class="acct-main">

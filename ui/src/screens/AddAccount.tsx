@@ -67,7 +67,7 @@ export function AddAccount({ status, onDone }: { status: AppStatus; onDone: () =
           </Notice>
         )}
         <div class="row">
-          <button type="button" class="btn btn-primary" onClick={onDone}>
+          <button type="button" class="btn btn-primary" data-testid="add-done" onClick={onDone}>
             {t("toAccounts")}
           </button>
           <button type="button" class="btn btn-ghost" onClick={reset}>
@@ -91,6 +91,7 @@ export function AddAccount({ status, onDone }: { status: AppStatus; onDone: () =
                 <button
                   type="button"
                   class="method"
+                  data-testid={`add-method-${x.m}`}
                   onClick={() => {
                     if (x.m === "scan") {
                       void run(async () => {
@@ -168,7 +169,7 @@ function TextForm(p: {
         />
         {err && <p id="add-text-err" class="field-error">{err}</p>}
       </div>
-      <button type="submit" class="btn btn-primary" disabled={p.busy}>
+      <button type="submit" class="btn btn-primary" data-testid="add-text-submit" disabled={p.busy}>
         {t("pasteButton")}
       </button>
       {p.withImage && p.onImage && <ImageForm busy={p.busy} onBytes={p.onImage} />}

@@ -53,7 +53,8 @@ export function ChallengeDialog(p: {
       numberRef.current?.focus();
       return;
     }
-    if (approve && !mobile && !pin) {
+    // Desktop: approving and denying both need the app PIN (the shell checks it).
+    if (!mobile && !pin) {
       setError(t("required"));
       return;
     }
@@ -64,7 +65,7 @@ export function ChallengeDialog(p: {
         approve,
         ...(approve && c.numberRequired ? { number } : {}),
         ...(notMe ? { notMe: true } : {}),
-        ...(approve && !mobile ? { pin } : {}),
+        ...(!mobile ? { pin } : {}),
       });
       const res = { outcome: r.outcome, notMe, triedApprove: approve };
       setResult(res);
@@ -110,7 +111,7 @@ export function ChallengeDialog(p: {
             <RecentList items={recent} />
           </section>
           <div class="dialog-actions">
-            <button type="button" class="btn btn-primary" onClick={p.onDone}>
+            <button type="button" class="btn btn-primary" data-testid="ch-done" onClick={p.onDone}>
               {p.waiting > 0 ? t("chNext") : t("done")}
             </button>
           </div>
@@ -199,10 +200,10 @@ export function ChallengeDialog(p: {
               )}
               {error && <Notice kind="error">{error}</Notice>}
               <div class="dialog-actions">
-                <button type="button" class="btn btn-danger-ghost" onClick={() => setPhase("deny")} disabled={busy}>
+                <button type="button" class="btn btn-danger-ghost" data-testid="ch-deny" onClick={() => setPhase("deny")} disabled={busy}>
                   {t("chDeny")}
                 </button>
-                <button type="submit" class="btn btn-approve" disabled={busy}>
+                <button type="submit" class="btn btn-approve" data-testid="ch-approve" disabled={busy}>
                   {t("chApprove")}
                 </button>
               </div>
@@ -211,6 +212,9 @@ export function ChallengeDialog(p: {
           {phase === "deny" && !expired && !gone && (
             <div class="stack">
               <p>{t("chDenyText")}</p>
+              {!mobile && (
+                <PinField label={t("chPinLabel")} value={pin} onValue={setPin} autoComplete="current-password" />
+              )}
               {error && <Notice kind="error">{error}</Notice>}
               <div class="dialog-actions">
                 <button type="button" class="btn btn-ghost" onClick={() => setPhase("ask")} disabled={busy}>
@@ -219,7 +223,7 @@ export function ChallengeDialog(p: {
                 <button type="button" class="btn btn-secondary" onClick={() => answer(false)} disabled={busy}>
                   {t("chDenyOnly")}
                 </button>
-                <button type="button" class="btn btn-danger" onClick={() => answer(false, true)} disabled={busy}>
+                <button type="button" class="btn btn-danger" data-testid="ch-not-me" onClick={() => answer(false, true)} disabled={busy}>
                   {t("chNotMe")}
                 </button>
               </div>

@@ -59,7 +59,7 @@ export function Setup({ status: initial, onStatus }: { status: AppStatus; onStat
               <li>{t("welcomePoint2")}</li>
               <li>{t("welcomePoint3")}</li>
             </ul>
-            <button type="button" class="btn btn-primary btn-block" onClick={next}>
+            <button type="button" class="btn btn-primary btn-block" data-testid="setup-start" onClick={next}>
               {t("welcomeStart")}
             </button>
           </div>
@@ -72,7 +72,7 @@ export function Setup({ status: initial, onStatus }: { status: AppStatus; onStat
             <StrengthMeter pin={pin} />
             <PinField label={t("pinRepeat")} value={pin2} onValue={setPin2} autoComplete="new-password" />
             {error && <Notice kind="error">{error}</Notice>}
-            <button type="submit" class="btn btn-primary btn-block" disabled={busy}>
+            <button type="submit" class="btn btn-primary btn-block" data-testid="setup-pin-submit" disabled={busy}>
               {t("setPinButton")}
             </button>
           </form>
@@ -97,7 +97,7 @@ export function Setup({ status: initial, onStatus }: { status: AppStatus; onStat
             >
               {t("biometricEnable")}
             </button>
-            <button type="button" class="btn btn-ghost btn-block" onClick={next}>
+            <button type="button" class="btn btn-ghost btn-block" data-testid="setup-skip" onClick={next}>
               {t("skip")}
             </button>
           </div>
@@ -111,6 +111,7 @@ export function Setup({ status: initial, onStatus }: { status: AppStatus; onStat
             <button
               type="button"
               class={`btn btn-block ${status.notifications === "granted" ? "btn-primary" : "btn-ghost"}`}
+              data-testid="setup-next"
               onClick={next}
             >
               {status.notifications === "granted" ? t("continue") : t("skip")}
@@ -122,7 +123,7 @@ export function Setup({ status: initial, onStatus }: { status: AppStatus; onStat
             <div class="hero-glyph glyph-done" aria-hidden="true" />
             <ScreenTitle>{t("setupDoneTitle")}</ScreenTitle>
             <p>{t("setupDoneText")}</p>
-            <button type="button" class="btn btn-primary btn-block" onClick={() => onStatus(status)}>
+            <button type="button" class="btn btn-primary btn-block" data-testid="setup-finish" onClick={() => onStatus(status)}>
               {t("setupFinish")}
             </button>
           </div>

@@ -342,6 +342,7 @@ test("challenge: deny as 'not me', wrong number, expiry countdown, closed elsewh
   await page.getByRole("button", { name: "Ablehnen" }).click();
   await page.getByRole("heading", { name: "Anmeldung ablehnen" }).waitFor();
   assert(/blockiert und Ihr Anbieter informiert/.test(await page.locator("dialog").textContent()), "explains not-me");
+  await page.getByLabel("App-PIN zur Bestätigung").fill(PIN);
   await page.getByRole("button", { name: "Das war ich nicht" }).click();
   await page.getByRole("heading", { name: "Anmeldung abgelehnt" }).waitFor();
   const log = await page.evaluate(() => window.__identMock.backend.state.log.filter((l) => l.cmd === "answer_challenge").at(-1).args);
