@@ -19,6 +19,7 @@ export function App() {
   const [view, setView] = useState<View>("accounts");
   const [challenges, setChallenges] = useState<ChallengeView[]>([]);
   const [closed, setClosed] = useState<Set<string>>(new Set());
+  const [resetup, setResetup] = useState(false);
   const [accountsVersion, setAccountsVersion] = useState(0);
 
   const apply = useCallback((s: AppStatus) => {
@@ -59,8 +60,19 @@ export function App() {
       </main>
     );
   }
-  if (!status.vaultExists) return <Setup status={status} onStatus={apply} />;
-  if (!status.unlocked) return <Unlock status={status} onStatus={apply} />;
+  // A vault locked for good is replaced by a new one: setup_vault destroys it.
+  if (!status.vaultExists || (resetup && !status.unlocked)) {
+    return (
+      <Setup
+        status={status}
+        onStatus={(s) => {
+          setResetup(false);
+          apply(s);
+        }}
+      />
+    );
+  }
+  if (!status.unlocked) return <Unlock status={status} onStatus={apply} onResetup={() => setResetup(true)} />;
 
   const dismiss = (id: string) => {
     setChallenges((cs) => cs.filter((c) => c.challengeId !== id));

@@ -201,7 +201,15 @@ export function createMockBackend(o: MockOptions = {}) {
       case "app_status":
         return status();
       case "setup_vault":
+        // As the shell: refused over a working vault, replaces one locked for good.
+        if (s.vaultExists && !s.lockedForever) fail({ kind: "invalidInput", detail: "vaultExists" });
         if (weak(a.pin)) fail({ kind: "weakPin" });
+        if (s.lockedForever) {
+          s.lockedForever = false;
+          s.accounts.length = 0;
+          s.failures = 0;
+          s.attemptsLeft = 10;
+        }
         s.vaultExists = true;
         s.unlocked = true;
         s.pin = a.pin;

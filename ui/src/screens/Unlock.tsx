@@ -7,7 +7,16 @@ import { announce } from "../lib/announce";
 import type { AppStatus, IpcError } from "../lib/types";
 import { Notice, PinField, ScreenTitle } from "../components/ui";
 
-export function Unlock({ status, onStatus }: { status: AppStatus; onStatus: (s: AppStatus) => void }) {
+export function Unlock({
+  status,
+  onStatus,
+  onResetup,
+}: {
+  status: AppStatus;
+  onStatus: (s: AppStatus) => void;
+  /** Leaves the locked-for-good vault for a new setup (setup_vault replaces it). */
+  onResetup: () => void;
+}) {
   const [pin, setPin] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [attempts, setAttempts] = useState<number | null>(status.attemptsLeft);
@@ -76,6 +85,9 @@ export function Unlock({ status, onStatus }: { status: AppStatus; onStatus: (s: 
           <ScreenTitle>{t("lockedForeverTitle")}</ScreenTitle>
           <Notice kind="error">{t("lockedForeverText")}</Notice>
           <p>{t("lockedForeverWhat")}</p>
+          <button type="button" class="btn btn-primary btn-block" data-testid="resetup" onClick={onResetup}>
+            {t("lockedForeverReset")}
+          </button>
         </div>
       </main>
     );

@@ -132,6 +132,9 @@ test("unlock: locked forever explains re-setup and re-enrollment (en)", async ({
   await page.getByRole("heading", { name: "Vault locked" }).waitFor();
   assert(/enrolled again/.test(await page.textContent("main")), "explains re-enrollment");
   await axe(page, "locked forever en");
+  // The way out: a new setup that replaces the locked vault.
+  await page.getByRole("button", { name: "Set up Ident again" }).click();
+  await page.locator('[data-testid="setup-start"]').waitFor();
   await page.finish();
 });
 
