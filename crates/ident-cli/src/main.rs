@@ -117,7 +117,9 @@ pub enum Command {
     },
     /// Approve or deny a login request.
     Answer {
-        /// The request id (from `ident pending`).
+        /// The request id (from `ident pending`). Ids are base64url and may
+        /// start with `-`, so a leading hyphen is part of the value here.
+        #[arg(allow_hyphen_values = true)]
         challenge: String,
         /// approve or deny.
         #[arg(value_enum)]

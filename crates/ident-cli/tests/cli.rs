@@ -320,6 +320,16 @@ fn pins_locale_and_exit_codes() {
     let r = ident(&v, &["--pin-stdin", "init"], "1111\n", "en_US.UTF-8");
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("too short"), "{}", r.stderr);
+    // A request id may start with '-' (base64url): it is an id, not an option.
+    let w = new_vault(dir.path(), "hyphen.db");
+    let r = ident(
+        &w,
+        &["--pin-stdin", "answer", "-Hx3_id", "approve"],
+        &format!("{PIN}\n"),
+        "C",
+    );
+    assert!(!r.stderr.contains("unexpected argument"), "{}", r.stderr);
+    assert_ne!(r.code, 2, "{}", r.stderr);
     // Shorter than the vault accepts at all: the length rule, stated plainly.
     let r = ident(&v, &["--pin-stdin", "init"], "12\n", "en_US.UTF-8");
     assert_eq!(r.code, 2);
