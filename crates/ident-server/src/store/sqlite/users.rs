@@ -1,17 +1,18 @@
 //! SQLite: users, their audited changes, and the wrong-password counter.
 //!
 //! Audited changes insert their audit row inside the same transaction as the
-//! change (the audit INSERT is repeated here rather than nesting
-//! transactions), so a crash never leaves a change without its entry.
+//! change (through the shared `audit::audit_in`), so a crash never leaves a
+//! change without its entry.
 
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 use serde_json::{Value, json};
 
 use super::SqliteStore;
+use super::audit::audit_in;
 use crate::domain::{LoginName, PhoneNumber, Role, TwoFactorInterval};
 use crate::store::{
-    AttemptVerdict, ChangedBy, CustomerFilter, NewUser, StoreError, User, UserId, UserStore,
-    UserWithDevices,
+    AttemptVerdict, ChangedBy, CustomerFilter, NewAuditEntry, NewUser, StoreError, User, UserId,
+    UserStore, UserWithDevices,
 };
 
 /// `enrolled`: whether the user has an active device (the devices table is
@@ -19,10 +20,11 @@ use crate::store::{
 const ENROLLED: &str =
     "EXISTS (SELECT 1 FROM devices d WHERE d.user_id = users.id AND d.status = 'active')";
 
-fn audit_in(
+/// Audits a change to `user` made by `by`, adding the portal it came through.
+fn audit_change(
     tx: &Transaction<'_>,
     by: &ChangedBy,
-    action: &str,
+    action: &'static str,
     user: UserId,
     mut detail: Value,
     now: i64,
@@ -30,11 +32,13 @@ fn audit_in(
     if let (Some(via), Some(obj)) = (&by.via, detail.as_object_mut()) {
         obj.insert("via".into(), Value::String(via.clone()));
     }
-    tx.execute(
-        "INSERT INTO audit (at, actor, action, user_id, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![now, by.actor, action, user.0, detail.to_string()],
-    )?;
-    Ok(())
+    let entry = NewAuditEntry {
+        actor: by.actor.clone(),
+        action,
+        user_id: Some(user),
+        detail,
+    };
+    audit_in(tx, &entry, now)
 }
 
 fn insert_user(tx: &Transaction<'_>, u: &NewUser, now: i64) -> Result<UserId, StoreError> {
@@ -264,7 +268,7 @@ impl UserStore for SqliteStore {
                 "role": u.role.as_str(),
                 "phone": masked(u.phone.as_ref()),
             });
-            audit_in(tx, by, "user.created", id, detail, now)?;
+            audit_change(tx, by, "user.created", id, detail, now)?;
             Ok(id)
         })
     }
@@ -297,7 +301,7 @@ impl UserStore for SqliteStore {
                 })
                 .transpose()?;
             let detail = json!({"from": masked(old.as_ref()), "to": masked(phone)});
-            audit_in(tx, by, "phone.changed", id, detail, now)?;
+            audit_change(tx, by, "phone.changed", id, detail, now)?;
             Ok(true)
         })
     }
@@ -326,7 +330,7 @@ impl UserStore for SqliteStore {
                 params![id.0, interval.get()],
             )?;
             let detail = json!({"from": old, "to": interval.get()});
-            audit_in(tx, by, "interval.changed", id, detail, now)?;
+            audit_change(tx, by, "interval.changed", id, detail, now)?;
             Ok(true)
         })
     }
@@ -355,7 +359,7 @@ impl UserStore for SqliteStore {
                     params![id.0, interval.get()],
                 )?;
                 let detail = json!({"from": old, "to": interval.get(), "bulk": true});
-                audit_in(tx, by, "interval.changed", *id, detail, now)?;
+                audit_change(tx, by, "interval.changed", *id, detail, now)?;
             }
             Ok(targets.into_iter().map(|(id, _)| id).collect())
         })
@@ -384,7 +388,7 @@ impl UserStore for SqliteStore {
                 [id.0],
             )?;
             let detail = json!({"locked_at": locked_at, "reason": reason});
-            audit_in(tx, by, "push.unlocked", id, detail, now)?;
+            audit_change(tx, by, "push.unlocked", id, detail, now)?;
             Ok(true)
         })
     }
