@@ -16,11 +16,13 @@
 //! - [`domain`]: parsed types: login names, roles, phone numbers, intervals, money.
 //! - [`store`]: the storage trait and its SQLite implementation.
 //! - [`routes`]: the HTTP API — health, device API, relying-party API.
+//! - [`portal`]: the reference portal (login pages, internal area), a client of the API.
 
 pub mod admin;
 pub mod config;
 pub mod domain;
 pub mod password;
+pub mod portal;
 pub mod problem;
 pub mod push;
 pub mod routes;
