@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Independent decoder for Ident vault files (format version 1).
+"""Independent decoder for Ident vault files (format versions 1 and 2).
 
 Written from docs/vault.md only, without the Rust code, to check that the
-document is complete. Prints every account as JSON; with --secrets also the
-OTP seeds (base32) and device keys (PKCS#8, base64). Read-only: it works on a
+document is complete. Prints every account as JSON (version 2: with its
+recent answers); with --secrets also the OTP seeds (base32) and device keys
+(PKCS#8, base64). Read-only: it works on a
 copy of the file, so the original (and its wrong-PIN counter) is untouched.
 
 Needs: pip install cryptography argon2-cffi
@@ -47,8 +48,8 @@ def decode(path: str, pin: str, show_secrets: bool) -> dict:
     db = sqlite3.connect(copy_db(path))
     (version,) = db.execute("PRAGMA user_version").fetchone()
     (app_id,) = db.execute("PRAGMA application_id").fetchone()
-    if app_id != APPLICATION_ID or version != 1:
-        sys.exit(f"not an Ident vault v1 (application_id={app_id:#x}, user_version={version})")
+    if app_id != APPLICATION_ID or version not in (1, 2):
+        sys.exit(f"not an Ident vault v1/v2 (application_id={app_id:#x}, user_version={version})")
     row = db.execute(
         "SELECT kdf_algorithm, kdf_version, kdf_memory_kib, kdf_iterations, kdf_parallelism,"
         " kdf_salt, pin_check, pin_wrapped_key, key_check, locked_forever, failed_attempts"
@@ -83,6 +84,12 @@ def decode(path: str, pin: str, show_secrets: bool) -> dict:
                 entry["secret_base32"] = base64.b32encode(raw).decode().rstrip("=")
             else:
                 entry["device_key_pkcs8_b64"] = base64.b64encode(raw).decode()
+        if version >= 2:
+            entry["recent_answers"] = [
+                json.loads(open_blob(vault_key, f"ident-vault-v1|answer|{rid}|account|{aid}", rec))
+                for rid, rec in db.execute(
+                    "SELECT id, record FROM answers WHERE account_id = ? ORDER BY id DESC", (aid,))
+            ]
         accounts.append(entry)
     return {"format_version": version, "failed_attempts": failed,
             "kdf": {"m_kib": m, "t": t, "p": p, "version": kver}, "accounts": accounts}

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use ident_core::account::AccountDetails;
 use ident_core::otp::{Algorithm, Digits, OtpKind, Period};
 use ident_core::ports::UnixTime;
-use ident_core::vault::{CURRENT_VERSION, Vault, VaultError};
+use ident_core::vault::{AnswerOutcome, CURRENT_VERSION, RecentAnswer, Vault, VaultError};
 use vault_common::*;
 
 const FIXTURE_PIN: &str = "246810";
@@ -121,4 +121,18 @@ fn the_v1_fixture_opens_and_gives_the_same_accounts_and_codes() {
     );
     assert_eq!(v.otp_code(hotp.id, UnixTime(0)).unwrap().as_str(), "755224");
     assert_eq!(v.otp_code(hotp.id, UnixTime(0)).unwrap().as_str(), "287082");
+
+    // Version 2 added the recent answers: none in the old file, and the
+    // migrated file keeps new ones.
+    assert!(v.recent_answers(push.id).unwrap().is_empty());
+    let answer = RecentAnswer {
+        challenge_id: "fixture-challenge".into(),
+        service: "Beispiel-Bank".into(),
+        at: UnixTime(1_795_700_000),
+        outcome: AnswerOutcome::Approved,
+    };
+    v.record_answer(push.id, &answer).unwrap();
+    drop(v);
+    let v = Vault::open(&t.path, &pin(FIXTURE_PIN), &c).unwrap();
+    assert_eq!(v.recent_answers(push.id).unwrap(), [answer]);
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use ident_core::ports::{MemoryKeyStore, UnixTime};
 use ident_core::secret::SecretString;
-use ident_core::vault::Vault;
+use ident_core::vault::{AnswerOutcome, RecentAnswer, Vault};
 use rusqlite::types::ValueRef;
 use vault_common::*;
 
@@ -20,6 +20,8 @@ const PUSH_NAME: &str = "Maklerportal-Sigma";
 const LOGIN: &str = "max.mustermann@example.de";
 const SERVER: &str = "https://id.example-broker.de";
 const DEVICE_ID: &str = "device-7f3a9c";
+const SERVICE: &str = "Kundenportal-Lambda";
+const CHALLENGE_ID: &str = "chal-Xq9wPz3mT1";
 
 /// Every value of every column of every table, as bytes.
 #[allow(clippy::unwrap_used)] // a test helper
@@ -67,8 +69,18 @@ fn no_secret_or_metadata_is_readable_without_the_key() {
         .unwrap();
     let (push, pkcs8) = push_account(SERVER, DEVICE_ID, LOGIN);
     let pkcs8_bytes = pkcs8.expose().to_vec();
-    v.add_push(PUSH_NAME, Some(ISSUER), push, pkcs8).unwrap();
+    let push_id = v.add_push(PUSH_NAME, Some(ISSUER), push, pkcs8).unwrap();
     v.otp_code(hotp, UnixTime(0)).unwrap();
+    v.record_answer(
+        push_id,
+        &RecentAnswer {
+            challenge_id: CHALLENGE_ID.into(),
+            service: SERVICE.into(),
+            at: UnixTime(1_795_700_000),
+            outcome: AnswerOutcome::Approved,
+        },
+    )
+    .unwrap();
     v.enable_keystore_unlock(&MemoryKeyStore::default())
         .unwrap();
     // Keep the vault open so that the WAL holds recent pages too.
@@ -93,6 +105,13 @@ fn no_secret_or_metadata_is_readable_without_the_key() {
         ("login".into(), LOGIN.as_bytes().to_vec()),
         ("server".into(), b"example-broker".to_vec()),
         ("device id".into(), DEVICE_ID.as_bytes().to_vec()),
+        ("answered service".into(), SERVICE.as_bytes().to_vec()),
+        (
+            "answered request id".into(),
+            CHALLENGE_ID.as_bytes().to_vec(),
+        ),
+        ("answer json".into(), b"\"outcome\"".to_vec()),
+        ("answer time".into(), b"1795700000".to_vec()),
         ("hotp name".into(), b"Hotp-Counter".to_vec()),
         ("otp json".into(), b"\"algorithm\"".to_vec()),
         ("jwk json".into(), b"\"crv\"".to_vec()),

@@ -191,7 +191,7 @@ impl Vault {
         self.accounts.iter().filter(|a| a.matches(query)).collect()
     }
 
-    fn index_of(&self, id: AccountId) -> Result<usize, VaultError> {
+    pub(super) fn index_of(&self, id: AccountId) -> Result<usize, VaultError> {
         self.accounts
             .iter()
             .position(|a| a.id == id)

@@ -147,9 +147,11 @@ pub(crate) fn reset_attempts(conn: &Connection) -> Result<(), VaultError> {
     Ok(())
 }
 
-/// Locks the vault for good: erases every wrapping of the vault key and every
-/// account (`secure_delete` zeroes the freed pages), keeping only the header
-/// row that says so.
+/// Locks the vault for good: erases every wrapping of the vault key, every
+/// account and every recorded answer (`secure_delete` zeroes the freed
+/// pages), keeping only the header row that says so. (`answers` goes last:
+/// [`super::Vault::destroy`] may run this on a version-1 file without that
+/// table, and the statements before it must still run.)
 pub(crate) fn erase(conn: &Connection) -> Result<(), VaultError> {
     conn.execute_batch(
         "UPDATE vault SET pin_check = NULL, pin_wrapped_key = NULL, keystore_wrapped_key = NULL,
@@ -157,7 +159,8 @@ pub(crate) fn erase(conn: &Connection) -> Result<(), VaultError> {
                           failed_attempts = max(failed_attempts, 10)
          WHERE id = 1;
          DELETE FROM secrets;
-         DELETE FROM accounts;",
+         DELETE FROM accounts;
+         DELETE FROM answers;",
     )?;
     Ok(())
 }

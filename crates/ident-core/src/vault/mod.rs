@@ -58,6 +58,7 @@
 //! One process uses a vault at a time; the account list is cached in memory.
 
 mod accounts;
+mod answers;
 mod error;
 mod header;
 mod kdf;
@@ -76,6 +77,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, TransactionBehavior};
 
+pub use answers::{AnswerOutcome, MAX_ANSWERS_PER_ACCOUNT, RecentAnswer};
 pub use error::VaultError;
 pub use kdf::{ARGON2_VERSION, KdfParams, SALT_LEN};
 pub use pin::{

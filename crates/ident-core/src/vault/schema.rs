@@ -29,13 +29,19 @@ pub(crate) struct Migration {
 }
 
 /// All migrations, in order. The last one's version is the current schema.
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    apply: v1,
-}];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        apply: v1,
+    },
+    Migration {
+        version: 2,
+        apply: v2,
+    },
+];
 
 /// The schema version this build writes.
-pub const CURRENT_VERSION: u32 = 1;
+pub const CURRENT_VERSION: u32 = 2;
 
 /// Version 1: the vault header row, accounts with encrypted metadata, and
 /// encrypted secrets in a table of their own.
@@ -72,6 +78,20 @@ fn v1(tx: &Transaction<'_>) -> rusqlite::Result<()> {
              secret     BLOB    NOT NULL
          ) STRICT;"
     ))
+}
+
+/// Version 2: the answers this device gave to login requests, per account
+/// (the "recent approvals" list), each record sealed. Deleting an account
+/// deletes its answers.
+fn v2(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "CREATE TABLE answers (
+             id         INTEGER PRIMARY KEY AUTOINCREMENT,
+             account_id INTEGER NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+             record     BLOB    NOT NULL
+         ) STRICT;
+         CREATE INDEX answers_by_account ON answers (account_id, id);",
+    )
 }
 
 /// Opens (or, with `create`, makes) the file and sets the connection up:
@@ -159,11 +179,11 @@ pub(crate) fn migrate_with(
 mod tests {
     use super::*;
 
-    fn v2_test(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    fn next_test(tx: &Transaction<'_>) -> rusqlite::Result<()> {
         tx.execute_batch("ALTER TABLE accounts ADD COLUMN note BLOB")
     }
 
-    fn v2_broken(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    fn next_broken(tx: &Transaction<'_>) -> rusqlite::Result<()> {
         tx.execute_batch("CREATE TABLE half_done (x); SELECT * FROM no_such_table")
     }
 
@@ -183,7 +203,10 @@ mod tests {
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
-        assert_eq!(tables, ["accounts", "secrets", "sqlite_sequence", "vault"]);
+        assert_eq!(
+            tables,
+            ["accounts", "answers", "secrets", "sqlite_sequence", "vault"]
+        );
         let mode: String = conn
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
             .unwrap();
@@ -201,6 +224,9 @@ mod tests {
         let mut conn = connect(&path, true).unwrap();
         migrate(&mut conn).unwrap();
 
+        // The real migrations, then one more (the next version) that fails
+        // halfway, then one that works.
+        let next = CURRENT_VERSION + 1;
         let broken = [
             Migration {
                 version: 1,
@@ -208,11 +234,15 @@ mod tests {
             },
             Migration {
                 version: 2,
-                apply: v2_broken,
+                apply: v2,
+            },
+            Migration {
+                version: next,
+                apply: next_broken,
             },
         ];
         assert!(migrate_with(&mut conn, &broken).is_err());
-        assert_eq!(user_version(&conn).unwrap(), 1);
+        assert_eq!(user_version(&conn).unwrap(), CURRENT_VERSION);
         let half: i64 = conn
             .query_row(
                 "SELECT count(*) FROM sqlite_master WHERE name = 'half_done'",
@@ -229,24 +259,65 @@ mod tests {
             },
             Migration {
                 version: 2,
-                apply: v2_test,
+                apply: v2,
+            },
+            Migration {
+                version: next,
+                apply: next_test,
             },
         ];
-        assert_eq!(migrate_with(&mut conn, &good).unwrap(), 2);
-        assert_eq!(migrate_with(&mut conn, &good).unwrap(), 2);
+        assert_eq!(migrate_with(&mut conn, &good).unwrap(), next);
+        assert_eq!(migrate_with(&mut conn, &good).unwrap(), next);
         conn.execute(
             "INSERT INTO accounts (position, kind, meta, note) VALUES (0, 'otp', x'00', NULL)",
             [],
         )
         .unwrap();
 
-        // This build (latest = 1) refuses the file that is now at version 2.
+        // This build refuses the file that is now one version ahead of it.
         assert_eq!(
             migrate(&mut conn),
             Err(VaultError::NewerVersion {
-                found: 2,
+                found: next,
                 supported: CURRENT_VERSION
             })
+        );
+    }
+
+    #[test]
+    fn a_version_1_file_gets_the_answers_table_and_keeps_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v.db");
+        let mut conn = connect(&path, true).unwrap();
+        assert_eq!(migrate_with(&mut conn, &MIGRATIONS[..1]).unwrap(), 1);
+        conn.execute(
+            "INSERT INTO accounts (position, kind, meta) VALUES (0, 'push', x'01')",
+            [],
+        )
+        .unwrap();
+        assert_eq!(migrate(&mut conn).unwrap(), 2);
+        let meta: Vec<u8> = conn
+            .query_row("SELECT meta FROM accounts", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(meta, [1]);
+        conn.execute(
+            "INSERT INTO answers (account_id, record) VALUES (1, x'02')",
+            [],
+        )
+        .unwrap();
+        // Answers go with their account.
+        conn.execute("DELETE FROM accounts", []).unwrap();
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM answers", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 0);
+        // And cannot name an account that is not there.
+        assert!(
+            conn.execute(
+                "INSERT INTO answers (account_id, record) VALUES (7, x'02')",
+                []
+            )
+            .is_err()
         );
     }
 

@@ -37,6 +37,12 @@ pub(crate) fn aad_secret(id: AccountId) -> String {
     format!("{AAD_PREFIX}|account|{}|secret", id.0)
 }
 
+/// AAD of a recorded answer: its row, and the account it belongs to (so a
+/// record moved to another account's list does not decrypt).
+pub(crate) fn aad_answer(row: i64, account: AccountId) -> String {
+    format!("{AAD_PREFIX}|answer|{row}|account|{}", account.0)
+}
+
 fn cipher(key: &[u8; 32]) -> Result<LessSafeKey, VaultError> {
     // AES-256 takes any 32 bytes; this cannot fail, but stays typed.
     UnboundKey::new(&AES_256_GCM, key)

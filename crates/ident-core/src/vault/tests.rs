@@ -114,7 +114,14 @@ fn an_attempt_that_never_completes_still_counts() {
 #[test]
 fn a_counter_left_at_ten_by_a_kill_locks_and_erases() {
     let (_d, path, mut v, clock) = setup();
-    v.add_otp(entry("a", b"seed")).unwrap();
+    let id = v.add_otp(entry("a", b"seed")).unwrap();
+    let answer = RecentAnswer {
+        challenge_id: "c1".into(),
+        service: "Bank".into(),
+        at: UnixTime(1),
+        outcome: AnswerOutcome::Approved,
+    };
+    v.record_answer(id, &answer).unwrap();
     drop(v);
     // The tenth attempt was counted, then the app died before checking it.
     raw(&path)
@@ -135,7 +142,8 @@ fn a_counter_left_at_ten_by_a_kill_locks_and_erases() {
     assert_eq!((wrapped, locked), (None, 1));
     let rows: i64 = c
         .query_row(
-            "SELECT (SELECT count(*) FROM accounts) + (SELECT count(*) FROM secrets)",
+            "SELECT (SELECT count(*) FROM accounts) + (SELECT count(*) FROM secrets)
+                  + (SELECT count(*) FROM answers)",
             [],
             |r| r.get(0),
         )
