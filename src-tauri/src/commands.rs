@@ -17,16 +17,16 @@ use ident_core::export;
 use ident_core::ports::{UserVerifier, VerificationPrompt};
 use ident_core::protocol::{Decision, DenyReason, MatchNumber, SmsCode};
 use ident_core::secret::SecretString;
-use ident_core::vault::{Vault, VaultError, check_new_pin};
+use ident_core::vault::{self, Vault, VaultError, check_new_pin};
 
 use crate::error::{IpcError, IpcErrorKind};
 use crate::poller::lock;
 use crate::settings::{LanguageSetting, clamp_timeout};
-use crate::state::{AppState, RECENT_MAX};
+use crate::state::AppState;
 use crate::verifier::PinVerifier;
 use crate::views::{
-    AccountView, AddResult, AnswerResult, AppStatus, ChallengeView, ExportFile, OtpCodeView,
-    Outcome, REASON_PUSH_REENROLL, RecentAnswer, SkippedView, skipped_reason,
+    AccountView, AddResult, AnswerResult, AppStatus, ChallengeView, OtpCodeView, Outcome,
+    REASON_PUSH_REENROLL, RecentAnswer, SavedExport, SkippedView, skipped_reason,
 };
 
 /// `app_status`.
@@ -209,13 +209,32 @@ pub fn import_export_file(
     })
 }
 
-/// `export_vault`: the encrypted export and a file name with today's date.
-pub fn export_vault(st: &AppState, passphrase: &SecretString) -> Result<ExportFile, IpcError> {
+/// The extension of export files (their content is docs/export.md's JSON).
+pub const EXPORT_EXTENSION: &str = "identbackup";
+
+/// `export_vault`: writes the encrypted export to a new file
+/// `ident-export-<UTC date>.identbackup` (`-2`, `-3`, … when taken) in the
+/// Downloads folder, mode 0600, and tells the UI where. The bytes never
+/// cross into the web view.
+pub fn export_vault(st: &AppState, passphrase: &SecretString) -> Result<SavedExport, IpcError> {
+    let storage = || IpcError::with_detail(IpcErrorKind::Internal, "storage");
+    let dir = st.export_dir.as_deref().ok_or_else(|| {
+        log::warn!("no Downloads folder to save the export in");
+        storage()
+    })?;
     let now = st.clock.now();
     let bytes = st.with_vault(|v| Ok(auth::export_vault(v, passphrase, st.kdf, now)?))?;
-    Ok(ExportFile {
-        bytes,
-        file_name: format!("ident-export-{}.json", date(now.secs())),
+    let stem = format!("ident-export-{}", date(now.secs()));
+    let path = crate::save::save_new(dir, &stem, EXPORT_EXTENSION, &bytes).map_err(|e| {
+        log::warn!("could not save the export: {e}");
+        storage()
+    })?;
+    Ok(SavedExport {
+        file_name: path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        path: path.display().to_string(),
     })
 }
 
@@ -426,16 +445,20 @@ pub fn answer_challenge(st: &AppState, a: AnswerArgs) -> Result<AnswerResult, Ip
             }
         };
         close(st, id.as_str(), false);
-        let mut recent = lock(&st.recent);
-        recent.push(RecentAnswer {
+        // The recent list (kept in the vault, newest 20 per account). The
+        // answer is already given: a failure here costs only the list entry.
+        let record = vault::RecentAnswer {
             challenge_id: id.as_str().to_owned(),
             service: found.challenge.context().service.clone(),
-            at: st.clock.now().secs(),
-            outcome,
-            account_id: found.account_id.0,
-        });
-        let excess = recent.len().saturating_sub(RECENT_MAX);
-        recent.drain(..excess);
+            at: st.clock.now(),
+            outcome: match outcome {
+                Outcome::Approved => vault::AnswerOutcome::Approved,
+                Outcome::Denied => vault::AnswerOutcome::Denied,
+            },
+        };
+        if v.record_answer(found.account_id, &record).is_err() {
+            log::warn!("could not add the answer to the recent list");
+        }
         Ok(AnswerResult { outcome })
     })
 }
@@ -453,18 +476,15 @@ fn close(st: &AppState, id: &str, announce: bool) {
     }
 }
 
-/// `recent_answers`: the answers given in this session for one account,
-/// newest first (kept in memory only).
+/// `recent_answers`: the answers this device gave for one account, newest
+/// first (kept in the vault: the newest 20 per account, across restarts).
 pub fn recent_answers(st: &AppState, account_id: i64) -> Result<Vec<RecentAnswer>, IpcError> {
-    if !st.is_unlocked() {
-        return Err(IpcError::locked());
-    }
-    Ok(lock(&st.recent)
-        .iter()
-        .rev()
-        .filter(|r| r.account_id == account_id)
-        .cloned()
-        .collect())
+    st.with_vault(|v| {
+        Ok(v.recent_answers(AccountId(account_id))?
+            .iter()
+            .map(RecentAnswer::from)
+            .collect())
+    })
 }
 
 /// `change_pin`: the new PIN must pass the core's check; the old one is

@@ -13,8 +13,8 @@ use crate::error::IpcError;
 use crate::settings::LanguageSetting;
 use crate::state::AppState;
 use crate::views::{
-    AccountView, AddResult, AnswerResult, AppStatus, ChallengeView, ExportFile, OtpCodeView,
-    RecentAnswer,
+    AccountView, AddResult, AnswerResult, AppStatus, ChallengeView, OtpCodeView, RecentAnswer,
+    SavedExport,
 };
 
 /// The managed state: the shell's [`AppState`], shared with background threads.
@@ -150,12 +150,13 @@ pub async fn import_export_file(
     .await
 }
 
-/// `export_vault`.
+/// `export_vault`: writes the export to the Downloads folder; the UI gets
+/// the path, never the bytes.
 #[tauri::command]
 pub async fn export_vault(
     state: State<'_, Shared>,
     passphrase: String,
-) -> Result<ExportFile, IpcError> {
+) -> Result<SavedExport, IpcError> {
     let passphrase = SecretString::new(passphrase);
     run(&state, Activity::User, move |st| {
         commands::export_vault(st, &passphrase)

@@ -13,7 +13,8 @@
 //! - [`poller`]: the background long poll, events and notifications.
 //! - [`error`]: core errors → `IpcError`.
 //! - [`views`]: core types → the JSON of the contract.
-//! - [`settings`], [`verifier`], [`keystore`], [`qr`]: the small parts.
+//! - [`settings`], [`verifier`], [`keystore`], [`qr`], [`save`]: the small
+//!   parts.
 
 pub mod commands;
 pub mod error;
@@ -21,6 +22,7 @@ pub mod ipc;
 pub mod keystore;
 pub mod poller;
 pub mod qr;
+pub mod save;
 pub mod settings;
 pub mod state;
 #[cfg(test)]
@@ -28,6 +30,7 @@ mod test_support;
 pub mod verifier;
 pub mod views;
 
+use std::path::PathBuf;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -146,6 +149,17 @@ fn biometric<R: Runtime>(_app: &AppHandle<R>) -> Option<Arc<dyn UserVerifier>> {
     None
 }
 
+/// Where exports are saved: the platform's Downloads folder (Android: the
+/// app's own one). Linux without an XDG `DOWNLOAD` entry: `~/Downloads`,
+/// created when needed, as browsers do.
+fn downloads_dir<R: Runtime>(app: &AppHandle<R>) -> Option<PathBuf> {
+    let paths = app.path();
+    paths
+        .download_dir()
+        .ok()
+        .or_else(|| paths.home_dir().ok().map(|home| home.join("Downloads")))
+}
+
 /// Builds the state from the app's paths and plugins.
 fn build_state<R: Runtime>(app: &AppHandle<R>) -> Result<AppState, Box<dyn std::error::Error>> {
     let data_dir = app.path().app_data_dir()?;
@@ -159,6 +173,7 @@ fn build_state<R: Runtime>(app: &AppHandle<R>) -> Result<AppState, Box<dyn std::
         device_name: device_name(),
         system_locale: sys_locale::get_locale(),
         poll: PollConfig::default(),
+        export_dir: downloads_dir(app),
     };
     let ports = Ports {
         http: Arc::new(http),

@@ -22,14 +22,12 @@ use ident_core::vault::{KdfParams, Vault};
 use crate::error::IpcError;
 use crate::poller::{Dispatcher, EventSink, PollConfig, Poller, ShellEvent, lock};
 use crate::settings::{self, Lang, Settings};
-use crate::views::{AppStatus, NotificationState, PlatformName, RecentAnswer};
+use crate::views::{AppStatus, NotificationState, PlatformName};
 
 /// The vault's file name in the app data directory.
 pub const VAULT_FILE: &str = "vault.db";
 /// The settings' file name in the app data directory.
 pub const SETTINGS_FILE: &str = "settings.json";
-/// How many answers [`AppState::recent`] keeps.
-pub const RECENT_MAX: usize = 100;
 
 /// Notification permission, asked of the platform.
 pub trait NotificationPermission: Send + Sync {
@@ -53,6 +51,9 @@ pub struct Config {
     pub system_locale: Option<String>,
     /// Poll loop timing.
     pub poll: PollConfig,
+    /// Where `export_vault` saves the export: the platform's Downloads
+    /// folder (none: exporting reports `internal` / `storage`).
+    pub export_dir: Option<PathBuf>,
 }
 
 /// The platform behind the ports.
@@ -80,6 +81,7 @@ pub struct AppState {
     pub(crate) kdf: KdfParams,
     pub(crate) platform: PlatformName,
     pub(crate) device_name: String,
+    pub(crate) export_dir: Option<PathBuf>,
     system_locale: Option<String>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) client: Client,
@@ -91,7 +93,6 @@ pub struct AppState {
     settings: Mutex<Settings>,
     pub(crate) enrollments: Mutex<HashMap<String, PendingEnrollment>>,
     next_pending: AtomicU64,
-    pub(crate) recent: Mutex<Vec<RecentAnswer>>,
     last_activity: AtomicI64,
     poller: Mutex<Option<Poller>>,
     poll: PollConfig,
@@ -121,6 +122,7 @@ impl AppState {
             kdf: config.kdf,
             platform: config.platform,
             device_name: config.device_name,
+            export_dir: config.export_dir,
             system_locale: config.system_locale,
             clock: ports.clock,
             client,
@@ -132,7 +134,6 @@ impl AppState {
             settings: Mutex::new(settings),
             enrollments: Mutex::new(HashMap::new()),
             next_pending: AtomicU64::new(1),
-            recent: Mutex::new(Vec::new()),
             last_activity: AtomicI64::new(now),
             poller: Mutex::new(None),
             poll: config.poll,

@@ -345,6 +345,7 @@ pub fn harness_with(dir: &Path, fake: Arc<Fake>, keystore: Option<Arc<dyn KeySto
             device_name: "Laptop".into(),
             system_locale: Some("de-DE".into()),
             poll: fast_poll(),
+            export_dir: Some(dir.join("Downloads")),
         },
         Ports {
             http: fake.clone(),

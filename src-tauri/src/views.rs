@@ -313,7 +313,7 @@ impl From<AnswerOutcome> for Outcome {
     }
 }
 
-/// An answer given in this session.
+/// An answer this device gave (the vault keeps the newest per account).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RecentAnswer {
@@ -325,19 +325,32 @@ pub struct RecentAnswer {
     pub at: i64,
     /// What the server made of it.
     pub outcome: Outcome,
-    /// The account (not sent; used to filter).
-    #[serde(skip)]
-    pub account_id: i64,
+}
+
+impl From<&ident_core::vault::RecentAnswer> for RecentAnswer {
+    fn from(a: &ident_core::vault::RecentAnswer) -> Self {
+        use ident_core::vault::AnswerOutcome as Recorded;
+        Self {
+            challenge_id: a.challenge_id.clone(),
+            service: a.service.clone(),
+            at: a.at.secs(),
+            outcome: match a.outcome {
+                Recorded::Approved => Outcome::Approved,
+                Recorded::Denied => Outcome::Denied,
+            },
+        }
+    }
 }
 
 /// An export file for the UI to save.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ExportFile {
-    /// The encrypted file (docs/export.md).
-    pub bytes: Vec<u8>,
-    /// A suggested file name.
+pub struct SavedExport {
+    /// The file's name (`ident-export-2026-11-26.identbackup`).
     pub file_name: String,
+    /// Where it was saved, in full, for the UI to show. Not the content:
+    /// the export's bytes stay in the shell.
+    pub path: String,
 }
 
 #[cfg(test)]
@@ -380,18 +393,20 @@ mod tests {
             service: "S".into(),
             at: 5,
             outcome: Outcome::Approved,
-            account_id: 9,
         })
         .unwrap();
         assert_eq!(
             v,
             json!({"challengeId": "c", "service": "S", "at": 5, "outcome": "approved"})
         );
-        let v = serde_json::to_value(ExportFile {
-            bytes: vec![1, 2],
-            file_name: "a.ident".into(),
+        let v = serde_json::to_value(SavedExport {
+            file_name: "a.identbackup".into(),
+            path: "/home/u/Downloads/a.identbackup".into(),
         })
         .unwrap();
-        assert_eq!(v, json!({"bytes": [1, 2], "fileName": "a.ident"}));
+        assert_eq!(
+            v,
+            json!({"fileName": "a.identbackup", "path": "/home/u/Downloads/a.identbackup"})
+        );
     }
 }

@@ -8,6 +8,9 @@ ident-server on loopback. Started by scripts/app-e2e, which provides:
   IDENT_API_KEY     the portal's API key
   IDENT_LOGIN       a user with a mobile number
   IDENT_SCREENSHOT  where to save the window after the approval (optional)
+  IDENT_CLI_BIN     the `ident` CLI, which must read the app's export
+  IDENT_E2E_DIR     a scratch directory (the CLI's vault, failure screenshots)
+  HOME              the app's home: the export lands in $HOME/Downloads
   WEBDRIVER_URL     tauri-driver (default http://127.0.0.1:4444)
 
 The steps share one app session and run in order; a step that fails makes
@@ -36,6 +39,7 @@ BROWSER_IP = "203.0.113.9"
 BROWSER_UA = "Mozilla/5.0 (E2E)"
 TOTP_SECRET = "JBSWY3DPEHPK3PXP"
 TOTP_URI = f"otpauth://totp/E2E-Issuer:alice%40example.org?secret={TOTP_SECRET}&issuer=E2E-Issuer&digits=6&period=30"
+EXPORT_PASSPHRASE = "Export-Passphrase-E2E"
 WAIT = 30  # seconds, for anything the UI or the server does
 
 SERVER = os.environ["IDENT_SERVER_URL"]
@@ -185,6 +189,8 @@ class App:
 
 def step_first_start(app):
     """First start: welcome, set the PIN (twice), optional steps, main screen."""
+    # tauri.conf.json `freezePrototype`: the page runs with Object.prototype frozen.
+    assert app.d.execute_script("return Object.isFrozen(Object.prototype)") is True, "prototype not frozen"
     app.click('[data-testid="setup-start"]')
     pins = []
     deadline = time.time() + WAIT
@@ -258,6 +264,7 @@ def step_deny_not_me(app):
     app.type("dialog.challenge input.input-pin", PIN)  # desktop: denying needs the PIN too
     app.click('[data-testid="ch-not-me"]')
     app.wait("dialog.challenge .result-badge.bad")
+    recent_outcomes(app, "dialog.challenge", ["pill-bad", "pill-ok"])
     s = wait_status(txn, {"denied", "locked"})
     assert s in ("denied", "locked"), s
     code, user = api("GET", f"/api/v1/users/{LOGIN}")
@@ -282,12 +289,84 @@ def step_otp(app):
     assert shown in ok, f"shown {shown!r}, expected one of {sorted(ok)}"
 
 
+def recent_outcomes(app, scope, wanted):
+    """The recent-answers list under `scope` shows `wanted` (pill classes, newest first)."""
+    deadline = time.time() + WAIT
+    while True:
+        pills = [p.get_attribute("class") for p in app.d.find_elements(By.CSS_SELECTOR, f"{scope} ul.recent .pill")]
+        got = [c for p in pills for c in p.split() if c in ("pill-ok", "pill-bad")]
+        if got == wanted:
+            return
+        assert time.time() < deadline, f"recent answers {got}, wanted {wanted}\n{app.where()}"
+        time.sleep(0.1)
+
+
+def step_restart(app):
+    """Quit and start the app again: the vault opens with the PIN, and the
+    push account's recent answers (kept in the vault) are still listed."""
+    app.quit()
+    app.__init__()
+    pin = app.wait("input.input-pin")
+    pin.send_keys(PIN)
+    app.click('button[type="submit"]')
+    app.wait('[data-testid="nav-accounts"]')
+    app.click('[data-testid="account-push"] .more-btn')
+    recent_outcomes(app, '[data-testid="account-push"]', ["pill-bad", "pill-ok"])
+
+
+def cli(*args, stdin=""):
+    """Runs the `ident` CLI (JSON out, answers on stdin) on a vault of its own."""
+    env = dict(os.environ,
+               IDENT_VAULT=os.path.join(os.environ.get("IDENT_E2E_DIR", "/tmp"), "cli-vault.db"),
+               IDENT_TEST_FAST_KDF="1", IDENT_LANG="en")
+    r = subprocess.run([os.environ["IDENT_CLI_BIN"], "--json", "--pin-stdin", *args], input=stdin,
+                       capture_output=True, text=True, timeout=60, env=env)
+    assert r.returncode == 0, f"ident {' '.join(args)}: exit {r.returncode}\n{r.stdout}\n{r.stderr}"
+    return json.loads(r.stdout)
+
+
+def step_export(app):
+    """Settings › export: the shell saves the file in ~/Downloads (0600) and
+    shows where; the `ident` CLI imports it with the passphrase."""
+    app.click('[data-testid="nav-settings"]')
+    submit = app.wait('[data-testid="export-submit"]')
+    form = submit.find_element(By.XPATH, "./ancestor::form")
+    passes = [f for f in form.find_elements(By.CSS_SELECTOR, 'input[type="password"]') if f.is_displayed()]
+    assert len(passes) == 2, f"export form has {len(passes)} passphrase fields"
+    for f in passes:
+        f.clear()
+        f.send_keys(EXPORT_PASSPHRASE)
+    # At the foot of a long page: bring it above the bottom navigation first.
+    app.d.execute_script("arguments[0].scrollIntoView({block: 'center'})", submit)
+    submit.click()
+    path = app.wait('[data-testid="export-path"]').get_attribute("textContent").strip()
+    downloads = os.path.join(os.environ["HOME"], "Downloads")
+    assert os.path.dirname(path) == downloads, f"saved at {path}, not in {downloads}"
+    name = os.path.basename(path)
+    assert name.startswith("ident-export-") and name.endswith(".identbackup"), name
+    assert os.path.isfile(path), f"{path} does not exist"
+    mode = os.stat(path).st_mode & 0o777
+    assert mode == 0o600, f"{path} has mode {oct(mode)}"
+    assert not [n for n in os.listdir(downloads) if n.endswith(".part")], os.listdir(downloads)
+
+    cli("init", stdin=f"{PIN}\n")
+    report = cli("import", path, stdin=f"{PIN}\n{EXPORT_PASSPHRASE}\n")
+    assert len(report["added"]) == 1, report
+    assert [p["login"] for p in report["reenroll"]] == [LOGIN], report
+    codes = cli("code", str(report["added"][0]), stdin=f"{PIN}\n")["codes"]
+    now = time.time()
+    ok = {totp(TOTP_SECRET, now + d) for d in (-30, 0, 30)}
+    assert codes and codes[0]["code"] in ok, f"imported code {codes}, expected one of {sorted(ok)}"
+
+
 STEPS = [
     ("first start: set the PIN", step_first_start),
     ("enroll by pasted link", step_enroll),
     ("login approved with number and PIN", step_approve),
     ("login denied as not me", step_deny_not_me),
     ("OTP account added, code shown", step_otp),
+    ("export saved to Downloads, read by the CLI", step_export),
+    ("restart: unlock, recent answers still there", step_restart),
 ]
 
 

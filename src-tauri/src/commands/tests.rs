@@ -277,7 +277,21 @@ fn push_login_is_polled_notified_and_answered() {
         recent,
         json!([{"challengeId": chal, "service": "Beispiel-Bank", "at": T0, "outcome": "approved"}])
     );
-    assert!(recent_answers(&h.state, id + 1).unwrap().is_empty());
+    assert_eq!(
+        recent_answers(&h.state, id + 1).unwrap_err().kind,
+        IpcErrorKind::NotFound
+    );
+    // The list is in the vault: it survives locking (and a restart).
+    lock_app(&h.state).unwrap();
+    assert_eq!(
+        recent_answers(&h.state, id).unwrap_err(),
+        IpcError::locked()
+    );
+    unlock(&h.state, &pin(PIN)).unwrap();
+    assert_eq!(
+        serde_json::to_value(recent_answers(&h.state, id).unwrap()).unwrap(),
+        recent
+    );
 
     let e = answer_challenge(&h.state, answer(&chal, false, None, Some(PIN))).unwrap_err();
     assert_eq!(e.kind, IpcErrorKind::ChallengeGone);
@@ -311,6 +325,15 @@ fn wrong_number_is_a_denial_and_not_me_is_sent() {
         answer_challenge(&h.state, answer("bad id!", true, None, Some(PIN))).unwrap_err(),
         IpcError::invalid("challengeId")
     );
+    // Both denials are in the recent list, newest first; the refused
+    // "not me" approval is not (nothing was sent).
+    let account = list_accounts(&h.state, None).unwrap()[0].id;
+    let recent: Vec<(String, Outcome)> = recent_answers(&h.state, account)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.challenge_id, r.outcome))
+        .collect();
+    assert_eq!(recent, [(b, Outcome::Denied), (a, Outcome::Denied)]);
 }
 
 #[test]
@@ -418,22 +441,41 @@ fn export_and_import_round_trip() {
     set_up(&h);
     add_from_text(&h.state, TOTP).unwrap();
     enroll(&h);
+    let downloads = dir.path().join("Downloads");
     assert_eq!(
         export_vault(&h.state, &pin("short")).unwrap_err(),
         IpcError::with_detail(IpcErrorKind::WeakPin, "passphrase")
     );
-    let file = export_vault(&h.state, &pin("a long passphrase")).unwrap();
-    assert_eq!(file.file_name, "ident-export-2025-06-15.json");
+    assert!(!downloads.exists(), "a refused export writes nothing");
+    let saved = export_vault(&h.state, &pin("a long passphrase")).unwrap();
+    assert_eq!(saved.file_name, "ident-export-2025-06-15.identbackup");
+    let path = downloads.join(&saved.file_name);
+    assert_eq!(saved.path, path.display().to_string());
+    // What reaches the web view is the name and the path, never the content.
+    let view = serde_json::to_value(&saved).unwrap();
+    assert_eq!(view.as_object().unwrap().len(), 2, "{view}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // A second export the same day is a new file; the first stays.
+    let first = std::fs::read(&path).unwrap();
+    let again = export_vault(&h.state, &pin("another passphrase")).unwrap();
+    assert_eq!(again.file_name, "ident-export-2025-06-15-2.identbackup");
+    assert_eq!(std::fs::read(&path).unwrap(), first);
+    let bytes = std::fs::read(&path).unwrap();
 
     let dir2 = tempfile::tempdir().unwrap();
     let h2 = harness(dir2.path());
     set_up(&h2);
     assert_eq!(
-        import_export_file(&h2.state, &file.bytes, &pin("wrong passphrase")).unwrap_err(),
+        import_export_file(&h2.state, &bytes, &pin("wrong passphrase")).unwrap_err(),
         IpcError::with_detail(IpcErrorKind::WrongPin, "passphrase")
     );
     let r = serde_json::to_value(
-        import_export_file(&h2.state, &file.bytes, &pin("a long passphrase")).unwrap(),
+        import_export_file(&h2.state, &bytes, &pin("a long passphrase")).unwrap(),
     )
     .unwrap();
     assert_eq!(r["type"], "otpAdded");
@@ -448,6 +490,35 @@ fn export_and_import_round_trip() {
     );
     let r = import_export_file(&h2.state, TOTP.as_bytes(), &pin("x")).unwrap();
     assert!(matches!(r, AddResult::OtpAdded { .. }));
+}
+
+#[test]
+fn export_without_a_folder_or_locked_saves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(dir.path());
+    set_up(&h);
+    add_from_text(&h.state, TOTP).unwrap();
+    // The Downloads "folder" is a file: storage error, nothing written.
+    let blocker = dir.path().join("Downloads");
+    std::fs::write(&blocker, b"").unwrap();
+    assert_eq!(
+        export_vault(&h.state, &pin("a long passphrase")).unwrap_err(),
+        IpcError::with_detail(IpcErrorKind::Internal, "storage")
+    );
+    // No folder at all.
+    h.state.export_dir = None;
+    assert_eq!(
+        export_vault(&h.state, &pin("a long passphrase")).unwrap_err(),
+        IpcError::with_detail(IpcErrorKind::Internal, "storage")
+    );
+    // Locked.
+    h.state.export_dir = Some(dir.path().join("elsewhere"));
+    lock_app(&h.state).unwrap();
+    assert_eq!(
+        export_vault(&h.state, &pin("a long passphrase")).unwrap_err(),
+        IpcError::locked()
+    );
+    assert!(!dir.path().join("elsewhere").exists());
 }
 
 #[test]

@@ -1,4 +1,4 @@
-import type { ComponentChildren, JSX } from "preact";
+import type { ComponentChildren, InputHTMLAttributes } from "preact";
 import { useEffect, useId, useRef, useState } from "preact/hooks";
 import { onLangChange } from "../lib/i18n";
 import { t, type Key } from "../lib/i18n";
@@ -37,7 +37,9 @@ export function ScreenTitle(props: { children: ComponentChildren; level?: 1 | 2;
   );
 }
 
-type InputProps = Omit<JSX.InputHTMLAttributes<HTMLInputElement>, "label" | "onInput" | "value"> & {
+// Distributes over the union by `type` that Preact 11 types <input> with.
+type DistOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+type InputProps = DistOmit<InputHTMLAttributes<HTMLInputElement>, "label" | "onInput" | "value"> & {
   label: string;
   help?: string;
   error?: string | null;
@@ -99,7 +101,7 @@ export function PinField(props: {
           id={id}
           name={props.name}
           class="input input-pin"
-          type={visible ? "text" : "password"}
+          {...(visible ? { type: "text" as const } : { type: "password" as const })}
           inputMode="numeric"
           pattern="[0-9]*"
           autoComplete={props.autoComplete ?? "off"}

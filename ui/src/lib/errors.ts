@@ -1,6 +1,6 @@
 // IpcError → a plain sentence in the current language.
 import { formatDuration } from "./countdown";
-import { t, tn, type Key } from "./i18n";
+import { tables, t, tn, type Key } from "./i18n";
 import type { IpcError, IpcErrorKind, Lang } from "./types";
 
 export const IPC_KINDS: IpcErrorKind[] = [
@@ -17,8 +17,12 @@ export function errorSentence(e: IpcError, lang?: Lang): string {
         : t("err_wrongPin", undefined, lang);
     case "backOff":
       return t("err_backOff", { time: formatDuration(e.waitSeconds ?? 0, lang) }, lang);
-    case "invalidInput":
-      return e.detail ? t("err_invalidInputDetail", { detail: e.detail }, lang) : t("err_invalidInput", undefined, lang);
+    case "invalidInput": {
+      if (!e.detail) return t("err_invalidInput", undefined, lang);
+      // A known code becomes its sentence; anything else is shown as sent.
+      const key = `inv_${e.detail}` as Key;
+      return Object.prototype.hasOwnProperty.call(tables.de, key) ? t(key, undefined, lang) : t("err_invalidInputDetail", { detail: e.detail }, lang);
+    }
     case "server":
       return e.detail ? t("err_serverDetail", { detail: e.detail }, lang) : t("err_server", undefined, lang);
     default: {

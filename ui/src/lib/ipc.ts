@@ -2,6 +2,7 @@
 import { invoke } from "@tauri-apps/api/core";
 import type {
   AccountView, AddResult, AnswerResult, AppStatus, ChallengeView, IpcError, OtpCodeView, RecentAnswer,
+  SavedExport,
 } from "./types";
 import { IPC_KINDS } from "./errors";
 
@@ -44,8 +45,8 @@ export const ipc = {
     call<AddResult>("confirm_enrollment", { pendingId, code }),
   importExportFile: (b: Uint8Array, passphrase: string) =>
     call<AddResult>("import_export_file", { bytes: bytes(b), passphrase }),
-  exportVault: (passphrase: string) =>
-    call<{ bytes: number[]; fileName: string }>("export_vault", { passphrase }),
+  /** The shell writes the file (Downloads folder) and says where; the bytes stay there. */
+  exportVault: (passphrase: string) => call<SavedExport>("export_vault", { passphrase }),
   renameAccount: (id: number, name: string) => call<AccountView>("rename_account", { id, name }),
   moveAccount: (id: number, toIndex: number) => call<AccountView[]>("move_account", { id, toIndex }),
   removeAccount: (id: number, pin: string) => call<AccountView[]>("remove_account", { id, pin }),

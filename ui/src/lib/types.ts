@@ -53,6 +53,11 @@ export type AddResult =
 export interface AnswerResult {
   outcome: "approved" | "denied";
 }
+/** Where the shell saved an export (the UI never holds its bytes). */
+export interface SavedExport {
+  fileName: string;
+  path: string;
+}
 export interface RecentAnswer {
   challengeId: string;
   service: string;

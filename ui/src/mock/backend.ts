@@ -87,6 +87,8 @@ export function createMockBackend(o: MockOptions = {}) {
     pendingSms: new Map<string, Omit<AccountView, "id">>(),
     log: [] as { cmd: string; args: unknown }[],
     latencyMs: o.latencyMs ?? 15,
+    exports: 0,
+    exportFails: false,
   };
   const seed = o.accounts === "empty" ? [] : typeof o.accounts === "number" ? manyAccounts(o.accounts) : demoAccounts();
   for (const a of seed) s.accounts.push({ ...a, id: s.nextId++ });
@@ -269,7 +271,12 @@ export function createMockBackend(o: MockOptions = {}) {
         };
       case "export_vault":
         if (String(a.passphrase).length < 8) fail({ kind: "invalidInput", detail: "passphrase too short" });
-        return { bytes: Array.from(new TextEncoder().encode('{"format":"ident-export","version":1}\n')), fileName: "ident-export-2025-01-01.ident" };
+        if (s.exportFails) fail({ kind: "internal", detail: "storage" });
+        s.exports += 1;
+        {
+          const fileName = `ident-export-2025-01-01${s.exports > 1 ? `-${s.exports}` : ""}.identbackup`;
+          return { fileName, path: `/home/max/Downloads/${fileName}` };
+        }
       case "rename_account": {
         const acc = s.accounts.find((x) => x.id === a.id) ?? fail({ kind: "notFound" });
         if (!String(a.name).trim()) fail({ kind: "invalidInput" });

@@ -348,7 +348,7 @@ export function Accounts({ onAdd }: { onAdd: () => void }) {
   const [removing, setRemoving] = useState<AccountView | null>(null);
   const [drag, setDrag] = useState<{ id: number; over: number | null } | null>(null);
   const [toast, setToast] = useState(false);
-  const toastTimer = useRef<ReturnType<typeof setTimeout>>();
+  const toastTimer = useRef<ReturnType<typeof setTimeout>>(undefined);
 
   useEffect(() => {
     ipc.listAccounts().then(setAccounts, (e) => setError(errorSentence(e as IpcError)));

@@ -291,7 +291,7 @@ function BackupForm({ busy, onSubmit }: { busy: boolean; onSubmit: (b: Uint8Arra
       <Notice kind="info" live={false}>{t("backupHelp")}</Notice>
       <div class="field">
         <label for="backup-file">{t("backupFile")}</label>
-        <input id="backup-file" class="input" type="file" accept=".ident,.json,application/json" onChange={(e) => setFile((e.target as HTMLInputElement).files?.[0] ?? null)} />
+        <input id="backup-file" class="input" type="file" accept=".identbackup,.ident,.json,application/json" onChange={(e) => setFile((e.target as HTMLInputElement).files?.[0] ?? null)} />
       </div>
       <Field label={t("backupPassphrase")} type="password" value={pass} onValue={setPass} autoComplete="off" />
       {err && <p class="field-error" role="alert">{err}</p>}

@@ -153,20 +153,14 @@ function Export() {
         if (p1 !== p2) return setError(t("exportPassMismatch"));
         setBusy(true);
         try {
+          // The shell writes the file (a Blob download link is ignored by
+          // some web views) and says where.
           const r = await ipc.exportVault(p1);
-          const url = URL.createObjectURL(new Blob([new Uint8Array(r.bytes)], { type: "application/octet-stream" }));
-          const a = document.createElement("a");
-          a.href = url;
-          a.download = r.fileName;
-          a.hidden = true;
-          document.body.appendChild(a);
-          a.click();
-          a.remove();
-          setTimeout(() => URL.revokeObjectURL(url), 10_000);
-          setDone(r.fileName);
+          setDone(r.path); // the success notice is a live region (role=status)
           setP1(""); setP2("");
         } catch (x) {
-          setError(errorSentence(x as IpcError));
+          const e = x as IpcError;
+          setError(e.kind === "internal" && e.detail === "storage" ? t("exportNotSaved") : errorSentence(e));
         } finally {
           setBusy(false);
         }
@@ -176,9 +170,17 @@ function Export() {
       <Field label={t("exportPass")} type="password" value={p1} onValue={setP1} autoComplete="new-password" />
       <Field label={t("exportPassRepeat")} type="password" value={p2} onValue={setP2} autoComplete="new-password" />
       {error && <Notice kind="error">{error}</Notice>}
-      {done && <Notice kind="success">{t("exportDone", { file: done })}</Notice>}
+      {done && (
+        <Notice kind="success">
+          <span data-testid="export-done">
+            {t("exportSavedAt")} <code class="path" data-testid="export-path">{done}</code>
+          </span>
+          <br />
+          {t("exportKeepApart")}
+        </Notice>
+      )}
       <div>
-        <button type="submit" class="btn btn-secondary" disabled={busy}>{t("exportButton")}</button>
+        <button type="submit" class="btn btn-secondary" disabled={busy} data-testid="export-submit">{t("exportButton")}</button>
       </div>
     </form>
   );

@@ -7,6 +7,7 @@ import path from "node:path";
 import { assert, axeCheck, DESKTOP, launch, PHONE, runAll, serve, shotDir, test } from "./harness.mjs";
 
 const PIN = "135790";
+const FREEZE_PROTOTYPE = "Object.freeze(Object.prototype);";
 const SHOTS = process.env.SHOTS !== "0";
 let base = "";
 const a11y = [];
@@ -22,6 +23,9 @@ async function open(browser, { lang = "de", viewport = PHONE, query = "", dark =
   });
   await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });
   const page = await context.newPage();
+  // As the shell does (tauri.conf.json `freezePrototype`): code that assigns
+  // a property Object.prototype has (the "override mistake") throws here too.
+  await page.addInitScript(FREEZE_PROTOTYPE);
   const problems = [];
   page.on("console", (m) => {
     if (m.type() === "error") problems.push(m.text());
@@ -31,6 +35,7 @@ async function open(browser, { lang = "de", viewport = PHONE, query = "", dark =
     if (r.status() >= 400) problems.push(`${r.status()} ${r.url()}`);
   });
   await page.goto(`${base}/mock.html?${query}`);
+  assert(await page.evaluate(() => Object.isFrozen(Object.prototype)), "Object.prototype frozen, as in the app");
   page.problems = problems;
   page.finish = async () => {
     await context.close();
@@ -389,7 +394,7 @@ test("locked event returns to the unlock screen", async ({ browser }) => {
   await page.finish();
 });
 
-test("settings: language switch, lock timeout, biometrics, change PIN, export download", async ({ browser }) => {
+test("settings: language switch, lock timeout, biometrics, change PIN, export saved by the shell", async ({ browser }) => {
   const page = await open(browser, { viewport: DESKTOP, query: "state=unlocked&bio=1&notifications=denied&platform=windows" });
   await page.getByRole("button", { name: "Einstellungen" }).click();
   await page.getByRole("heading", { name: "Einstellungen", level: 1 }).waitFor();
@@ -411,8 +416,25 @@ test("settings: language switch, lock timeout, biometrics, change PIN, export do
   await page.getByText("braucht mindestens 8 Zeichen").waitFor();
   await page.getByLabel("Passphrase (mindestens 8 Zeichen)").fill("lange-passphrase");
   await page.getByLabel("Passphrase wiederholen").fill("lange-passphrase");
-  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Sicherung erstellen" }).click()]);
-  assert(download.suggestedFilename() === "ident-export-2025-01-01.ident", download.suggestedFilename());
+  // The shell saves the file and names the path; the page starts no download.
+  let downloads = 0;
+  page.on("download", () => downloads++);
+  await page.getByRole("button", { name: "Sicherung erstellen" }).click();
+  const saved = page.getByTestId("export-done");
+  await saved.waitFor();
+  const savedText = await saved.textContent();
+  assert(savedText === "Gespeichert unter /home/max/Downloads/ident-export-2025-01-01.identbackup", savedText);
+  assert((await page.getByLabel("Passphrase (mindestens 8 Zeichen)").inputValue()) === "", "passphrase cleared");
+  await page.getByLabel("Passphrase (mindestens 8 Zeichen)").fill("lange-passphrase");
+  await page.getByLabel("Passphrase wiederholen").fill("lange-passphrase");
+  await page.getByRole("button", { name: "Sicherung erstellen" }).click();
+  await page.getByText("/home/max/Downloads/ident-export-2025-01-01-2.identbackup").waitFor();
+  await page.evaluate(() => (window.__identMock.backend.state.exportFails = true));
+  await page.getByLabel("Passphrase (mindestens 8 Zeichen)").fill("lange-passphrase");
+  await page.getByLabel("Passphrase wiederholen").fill("lange-passphrase");
+  await page.getByRole("button", { name: "Sicherung erstellen" }).click();
+  await page.getByText("Die Sicherung konnte nicht gespeichert werden").waitFor();
+  assert(downloads === 0, `downloads started: ${downloads}`);
   // language → English
   await page.getByLabel("Sprache").selectOption("en");
   await page.getByRole("heading", { name: "Settings", level: 1 }).waitFor();

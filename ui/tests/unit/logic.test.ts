@@ -119,6 +119,12 @@ describe("errors", () => {
     expect(errorSentence({ kind: "backOff", waitSeconds: 90 }, "de")).toBe("Zu viele falsche Versuche. Bitte warten Sie 1:30 min.");
     expect(errorSentence({ kind: "server", detail: "Konto gesperrt." }, "de")).toContain("Konto gesperrt.");
     expect(errorSentence({ kind: "invalidInput", detail: "secret is not base32" }, "en")).toBe("The input is not valid: secret is not base32");
+    // The shell's detail codes become sentences, never the bare code.
+    expect(errorSentence({ kind: "invalidInput", detail: "enrollLinkMalformed" }, "de")).toBe(
+      "Der Einrichtungslink ist unvollständig oder beschädigt. Bitte kopieren Sie ihn noch einmal vollständig aus dem Portal.",
+    );
+    expect(errorSentence({ kind: "invalidInput", detail: "noQrCode" }, "en")).toBe("No QR code was found in the image.");
+    expect(errorSentence({ kind: "invalidInput", detail: "toString" }, "en")).toBe("The input is not valid: toString");
   });
   it("unknown rejections become internal", () => {
     expect(toIpcError(new Error("boom"))).toEqual({ kind: "internal" });
