@@ -74,6 +74,105 @@ pub struct Config {
     pub issuer: String,
     /// Push delivery (FCM / APNs); nothing set: devices long-poll.
     pub push: crate::push::PushConfig,
+    /// The reference portal under `/portal/` (off unless enabled).
+    pub portal: PortalConfig,
+}
+
+/// The `[portal]` section: the reference portal served under `/portal/`, a
+/// relying party that calls this server's API over HTTP with its own key.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PortalConfig {
+    /// Serve the portal (default: off).
+    pub enabled: bool,
+    /// The portal's API key (`ik_…`); required when enabled. The variable
+    /// `IDENT_PORTAL_API_KEY` overrides it. Never logged.
+    pub api_key: Option<crate::sms_gateway::BearerToken>,
+    /// Where the portal reaches the API. Empty: this server's own bound
+    /// address (`http://127.0.0.1:<port>` when it listens on all addresses).
+    pub api_url: String,
+    /// The portal's own SQLite file (sessions, mail templates, send log).
+    /// Default: `ident-portal.db` next to `db`.
+    pub db: Option<PathBuf>,
+    /// The platform's name in page titles and the header.
+    pub name: String,
+    /// SMTP server for the customer mail: `smtps://user:pass@host:465`,
+    /// `smtp://host:587?tls=required`, or plain `smtp://127.0.0.1:2525` on
+    /// loopback only. May hold a password: it prints without it.
+    pub smtp_url: Option<crate::portal::mail::SmtpUrl>,
+    /// Sender address of the customer mail (`Name <address>` or `address`).
+    pub mail_from: Option<String>,
+    /// The portal's address as customers open it (the customer mail's
+    /// `{{ portal_url }}`). Empty: the server's `public_url` + `/portal/`.
+    pub public_url: String,
+}
+
+impl Default for PortalConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            api_key: None,
+            api_url: String::new(),
+            db: None,
+            name: "FondsKontor".into(),
+            smtp_url: None,
+            mail_from: None,
+            public_url: String::new(),
+        }
+    }
+}
+
+impl PortalConfig {
+    /// The portal database: `db`, or `ident-portal.db` next to the server's `server_db`.
+    pub fn db_path(&self, server_db: &std::path::Path) -> PathBuf {
+        self.db.clone().unwrap_or_else(|| {
+            server_db
+                .parent()
+                .unwrap_or_else(|| std::path::Path::new("."))
+                .join("ident-portal.db")
+        })
+    }
+
+    /// Checks the settings that matter when the portal is enabled.
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |name, message: &str| ConfigError::Invalid {
+            name,
+            message: message.into(),
+        };
+        if !self.enabled {
+            return Ok(());
+        }
+        match &self.api_key {
+            None => {
+                return Err(invalid(
+                    "portal.api_key",
+                    "is required when the portal is enabled (or set IDENT_PORTAL_API_KEY)",
+                ));
+            }
+            Some(k) if !k.is_valid() => {
+                return Err(invalid(
+                    "portal.api_key",
+                    "must be 1 to 4096 visible ASCII characters",
+                ));
+            }
+            Some(_) => {}
+        }
+        if !self.api_url.is_empty() {
+            let url = url::Url::parse(&self.api_url)
+                .map_err(|_| invalid("portal.api_url", "is not a URL"))?;
+            if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+                return Err(invalid("portal.api_url", "must be an http(s) URL"));
+            }
+        }
+        let name = self.name.trim();
+        if name.is_empty() || name.chars().count() > 60 || name.chars().any(char::is_control) {
+            return Err(invalid(
+                "portal.name",
+                "must be 1 to 60 characters without control characters",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// The rules the service enforces; defaults from protocol.md and product.md.
@@ -142,6 +241,7 @@ impl Default for Config {
             policy: Policy::default(),
             issuer: "Ident".into(),
             push: crate::push::PushConfig::default(),
+            portal: PortalConfig::default(),
         }
     }
 }
@@ -182,6 +282,7 @@ impl Config {
             return Err(invalid("policy.max_wait_secs", "must be at most 300"));
         }
         self.validate_sms()?;
+        self.portal.validate()?;
         ServerUrl::parse(&self.public_url).map_err(|e| ConfigError::Invalid {
             name: "public_url",
             message: e.to_string(),
@@ -287,6 +388,36 @@ mod tests {
             public_url: "http://id.example.de".into(),
             ..Config::default()
         };
+        assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn portal_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("ident.toml");
+        std::fs::write(
+            &f,
+            "[portal]\nenabled = true\napi_key = \"ik_abc\"\nsmtp_url = \"smtp://127.0.0.1:2525\"\n",
+        )
+        .unwrap();
+        let c = Config::from_file(&f).unwrap();
+        assert!(c.portal.enabled);
+        assert!(c.validate().is_ok());
+        assert_eq!(
+            c.portal
+                .db_path(std::path::Path::new("/var/lib/ident/ident.db")),
+            PathBuf::from("/var/lib/ident/ident-portal.db")
+        );
+        assert!(!format!("{c:?}").contains("ik_abc"));
+        let mut c = Config::default();
+        c.portal.enabled = true;
+        assert!(c.validate().is_err(), "enabled without a key");
+        c.portal.api_key = Some(crate::sms_gateway::BearerToken::new("ik_abc".into()));
+        c.portal.api_url = "ftp://x".into();
+        assert!(c.validate().is_err());
+        c.portal.api_url = "http://127.0.0.1:9000".into();
+        assert!(c.validate().is_ok());
+        c.portal.name = " ".into();
         assert!(c.validate().is_err());
     }
 

@@ -38,7 +38,8 @@ enum Command {
         action: AdminAction,
     },
     /// Serve with demo data: a broker (Maklerbüro Schmidt, login 1000), an
-    /// employee, a sub-broker, two customers and an API key, printed to stdout.
+    /// employee, a sub-broker, two customers and an API key, printed to stdout,
+    /// and the reference portal at /portal/ with its own API key.
     Demo(DemoArgs),
 }
 
@@ -167,20 +168,36 @@ fn demo(args: DemoArgs) -> Result<(), String> {
     telemetry::init(config.log_format);
     let store = SqliteStore::open(&db, false).map_err(|e| e.to_string())?;
     let data = admin::seed_demo(&store, now).map_err(|e| e.to_string())?;
+    // The reference portal, with its own API key (its name is the service
+    // the app shows on each login request).
+    let portal_key =
+        admin::create_api_key(&store, &config.portal.name, now).map_err(|e| e.to_string())?;
+    let mut config = config;
+    config.portal.enabled = true;
+    config.portal.api_key = Some(ident_server::sms_gateway::BearerToken::new(
+        portal_key.key.to_string(),
+    ));
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async {
         let app = Application::build_with(config, Arc::new(store), Arc::new(SystemClock))
             .await
             .map_err(|e| e.to_string())?;
         let base = app.state().public_url.as_str().to_owned();
+        let portal_url = format!("{base}/portal/");
         if let Some(path) = &args.facts {
-            let text = demo_facts(&data, &base, &db, &sms_outbox);
+            let mut text = demo_facts(&data, &base, &db, &sms_outbox);
+            text.push_str(&format!("IDENT_PORTAL_URL={}\n", shell_quote(&portal_url)));
             write_private(path, &text)
                 .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         }
         #[allow(clippy::print_stdout)]
         {
             println!("{}", data.instructions(&base));
+            println!("Portal ({}): {portal_url}", ident_server::portal::portal_name());
+            println!(
+                "  Log in there as one of the demo users above (login and password); the second\n  \
+                 factor goes to the Ident app, or by SMS (written to the outbox below) without one.\n"
+            );
             println!("Database:   {}", db.display());
             println!("SMS outbox: {}", sms_outbox.display());
             println!("Stop with Ctrl-C.");
@@ -196,6 +213,7 @@ fn shell_quote(value: &str) -> String {
 
 /// The facts of a demo run as shell-quoted `NAME='value'` lines:
 /// `IDENT_URL`, `IDENT_API_KEY`, `IDENT_DB`, `IDENT_SMS_OUTBOX`,
+/// (`IDENT_PORTAL_URL` is added by the caller),
 /// `IDENT_USER_COUNT`, and per user `i` (0 = the broker)
 /// `IDENT_USER_<i>_LOGIN`, `…_ROLE`, `…_NAME`, `…_PASSWORD` (empty when the
 /// database already had the user).
@@ -266,6 +284,9 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     }
     if let Some(v) = args.log_format {
         config.log_format = v;
+    }
+    if let Ok(key) = std::env::var("IDENT_PORTAL_API_KEY") {
+        config.portal.api_key = Some(ident_server::sms_gateway::BearerToken::new(key));
     }
     telemetry::init(config.log_format);
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;

@@ -37,6 +37,9 @@ pub enum StartupError {
     /// Serving failed.
     #[error("the server stopped with an error: {0}")]
     Serve(std::io::Error),
+    /// The portal could not be set up.
+    #[error("cannot start the portal: {0}")]
+    Portal(#[from] crate::portal::PortalSetupError),
 }
 
 /// A built server, bound to its port, not yet serving.
@@ -44,6 +47,7 @@ pub enum StartupError {
 pub struct Application {
     listener: TcpListener,
     state: AppState,
+    portal: Option<crate::portal::PortalState>,
 }
 
 impl Application {
@@ -92,6 +96,25 @@ impl Application {
             name: "push",
             message: e.to_string(),
         })?;
+        let portal = if config.portal.enabled {
+            let bound = listener.local_addr().map_err(|source| StartupError::Bind {
+                addr: config.listen,
+                source,
+            })?;
+            if config.portal.public_url.is_empty() {
+                // Customer mail links to the portal where this server is reached.
+                config.portal.public_url =
+                    format!("{}/portal/", public_url.as_str().trim_end_matches('/'));
+            }
+            Some(crate::portal::PortalState::open(
+                &config.portal,
+                &config.db,
+                bound,
+                Arc::clone(&clock),
+            )?)
+        } else {
+            None
+        };
         let state = AppState {
             store,
             config: Arc::new(config),
@@ -102,7 +125,11 @@ impl Application {
             push,
             wakeups: Arc::new(crate::wakeup::Wakeups::new()),
         };
-        Ok(Self { listener, state })
+        Ok(Self {
+            listener,
+            state,
+            portal,
+        })
     }
 
     /// The address actually bound (the real port when 0 was asked for).
@@ -115,12 +142,22 @@ impl Application {
         &self.state
     }
 
+    /// The portal's state, when `[portal] enabled` (tests use it).
+    pub fn portal(&self) -> Option<&crate::portal::PortalState> {
+        self.portal.as_ref()
+    }
+
     /// Serves until `shutdown` completes, then finishes in-flight requests.
     pub async fn run_until(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartupError> {
-        let app = routes::router(self.state);
+        let mut app = routes::router(self.state);
+        if let Some(portal) = self.portal {
+            app = app.merge(crate::portal::router(portal));
+        }
+        // The peer address reaches handlers (the portal shows it on the device).
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await

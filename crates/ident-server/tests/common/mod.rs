@@ -43,6 +43,14 @@ pub async fn spawn_app_with(edit: impl FnOnce(&mut Config)) -> TestApp {
     let clock = Arc::new(ManualClock::at(1_800_000_000));
     let api_key =
         ident_server::admin::create_api_key(store.as_ref(), "test-portal", 1_800_000_000).unwrap();
+    if config.portal.enabled && config.portal.api_key.is_none() {
+        // The reference portal gets its own key, as a real deployment would.
+        let key = ident_server::admin::create_api_key(store.as_ref(), "FondsKontor", 1_800_000_000)
+            .unwrap();
+        config.portal.api_key = Some(ident_server::sms_gateway::BearerToken::new(
+            key.key.to_string(),
+        ));
+    }
     let app = Application::build_with(config, store, clock.clone())
         .await
         .unwrap();

@@ -1,0 +1,795 @@
+//! The reference portal over real HTTP, as a browser uses it: a reqwest client
+//! with a cookie store walks the login (password, push with number matching,
+//! SMS, trusted browser), the CSRF and origin checks, the app setup and the
+//! role checks. The device side is the app's own protocol client.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// `common` (shared harness) sets config fields after `Config::default()`.
+#![allow(clippy::field_reassign_with_default)]
+
+mod common;
+
+use std::sync::Arc;
+
+use common::TestApp;
+use ident_core::account::PushAccount;
+use ident_core::device_key::DeviceKey;
+use ident_core::enroll_link::EnrollLink;
+use ident_core::ports::{
+    Clock, FixedVerifier, ReqwestTransport, UserVerified, VerificationPrompt, verify_user,
+};
+use ident_core::protocol::{AnswerOutcome, Client, Decision, EnrollOutcome, MatchNumber, Platform};
+use ident_core::secret::SecretBytes;
+use ident_server::admin::{self, UserSpec};
+use ident_server::domain::Role;
+use reqwest::{Method, StatusCode, header};
+use serde_json::{Value, json};
+
+const T0: i64 = 1_800_000_000;
+const PASSWORD: &str = "Fonds-Passwort-2027";
+
+/// A server with the portal and four users: broker 1000 and customer
+/// max@example.de (with mobile numbers), customer erika@example.de (none),
+/// employee 1001.
+async fn portal() -> TestApp {
+    let app = common::spawn_app_with(|c| c.portal.enabled = true).await;
+    let store = app.state.store.as_ref();
+    let spec =
+        |login: &str, name: &str, role, broker: Option<&str>, phone: Option<&str>| UserSpec {
+            login: login.into(),
+            name: Some(name.into()),
+            role,
+            broker: broker.map(str::to_owned),
+            phone: phone.map(str::to_owned),
+            email: None,
+            password: zeroize::Zeroizing::new(PASSWORD.into()),
+        };
+    for s in [
+        spec(
+            "1000",
+            "Maklerbüro Schmidt",
+            Role::Broker,
+            None,
+            Some("0151 11111111"),
+        ),
+        spec(
+            "1001",
+            "Anna Becker",
+            Role::Employee,
+            Some("1000"),
+            Some("0160 12345678"),
+        ),
+        spec(
+            "max@example.de",
+            "Max Mustermann",
+            Role::Customer,
+            Some("1000"),
+            Some("0171 2345678"),
+        ),
+        spec(
+            "erika@example.de",
+            "Erika Musterfrau",
+            Role::Customer,
+            Some("1000"),
+            None,
+        ),
+    ] {
+        admin::create_user(store, &s, T0).unwrap();
+    }
+    app
+}
+
+/// One answer as the browser sees it.
+struct Page {
+    status: StatusCode,
+    headers: header::HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn location(&self) -> &str {
+        self.headers
+            .get(header::LOCATION)
+            .map_or("", |v| v.to_str().unwrap())
+    }
+
+    /// The value of the hidden CSRF field.
+    fn csrf(&self) -> String {
+        between(&self.body, "name=\"csrf\" value=\"", "\"")
+            .unwrap_or_else(|| panic!("no CSRF field in:\n{}", self.body))
+    }
+
+    /// The session cookie this answer sets, if any.
+    fn session_cookie(&self) -> Option<String> {
+        self.set_cookie("__Host-portal-session=")
+    }
+
+    fn set_cookie(&self, prefix: &str) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .find(|v| v.starts_with(prefix))
+    }
+}
+
+/// An attribute value as the browser reads it.
+fn unescape(html: &str) -> String {
+    html.replace("&#x2f;", "/")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+fn between(text: &str, start: &str, end: &str) -> Option<String> {
+    let from = text.find(start)? + start.len();
+    let len = text[from..].find(end)?;
+    Some(text[from..from + len].to_owned())
+}
+
+/// A browser: cookies kept, redirects not followed (the tests look at them).
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Browser {
+    fn new(app: &TestApp) -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent("Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0")
+                .build()
+                .unwrap(),
+            base: app.base.clone(),
+        }
+    }
+
+    async fn page(&self, r: reqwest::RequestBuilder) -> Page {
+        let r = r.send().await.unwrap();
+        Page {
+            status: r.status(),
+            headers: r.headers().clone(),
+            body: r.text().await.unwrap(),
+        }
+    }
+
+    async fn get(&self, path: &str) -> Page {
+        self.page(self.http.get(format!("{}{path}", self.base)))
+            .await
+    }
+
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
+        self.page(self.http.post(format!("{}{path}", self.base)).form(form))
+            .await
+    }
+
+    /// Follows one redirect (303 → GET).
+    async fn follow(&self, page: Page) -> Page {
+        assert!(
+            page.status.is_redirection(),
+            "{}: {}",
+            page.status,
+            page.body
+        );
+        self.get(page.location()).await
+    }
+
+    /// Opens the login page and sends login and password.
+    async fn password(&self, login: &str, password: &str) -> Page {
+        let form = self.get("/portal/login").await;
+        assert_eq!(form.status, 200);
+        let csrf = form.csrf();
+        self.post(
+            "/portal/login",
+            &[("csrf", &csrf), ("login", login), ("password", password)],
+        )
+        .await
+    }
+}
+
+/// The SMS code last written to the outbox.
+fn outbox_code(app: &TestApp) -> String {
+    let text = std::fs::read_to_string(app.dir.path().join("sms.jsonl")).unwrap();
+    let last: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    let t = last["text"].as_str().unwrap();
+    let start = t.find(": ").unwrap() + 2;
+    t[start..start + 6].to_owned()
+}
+
+/// One blocking transport for the whole test binary (reqwest's blocking
+/// client must not be built or dropped on an async thread).
+fn transport() -> Arc<dyn ident_core::ports::HttpTransport> {
+    static T: std::sync::OnceLock<Arc<ReqwestTransport>> = std::sync::OnceLock::new();
+    let t = T.get_or_init(|| {
+        std::thread::spawn(|| Arc::new(ReqwestTransport::new().unwrap()))
+            .join()
+            .unwrap()
+    });
+    Arc::clone(t) as Arc<dyn ident_core::ports::HttpTransport>
+}
+
+/// An enrolled "phone": the app's client, account and key.
+#[derive(Clone)]
+struct Phone {
+    client: Client,
+    account: PushAccount,
+    pkcs8: SecretBytes,
+}
+
+impl Phone {
+    /// Enrolls with an `ident://` or `https://…/e#…` link.
+    async fn enroll(app: &TestApp, link: &str) -> Phone {
+        let link = EnrollLink::parse(link).unwrap();
+        let client = Client::new(transport(), app.clock.clone() as Arc<dyn Clock>);
+        let c = client.clone();
+        let outcome =
+            tokio::task::spawn_blocking(move || c.enroll(&link, "Max' Handy", Platform::Ios, None))
+                .await
+                .unwrap()
+                .unwrap();
+        let EnrollOutcome::Enrolled(done) = outcome else {
+            panic!("expected a direct enrollment")
+        };
+        Phone {
+            client,
+            account: done.account,
+            pkcs8: done.device_key,
+        }
+    }
+
+    /// Approves the one pending login with `number`.
+    async fn approve(&self, number: &str) -> AnswerOutcome {
+        let p = self.clone();
+        let number = number.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let key = DeviceKey::from_pkcs8(&p.pkcs8).unwrap();
+            let list = p
+                .client
+                .pending_challenges(&p.account, &key, Some(5))
+                .unwrap();
+            assert_eq!(list.len(), 1);
+            let challenge = list.into_iter().next().unwrap().unwrap();
+            let verified: UserVerified = verify_user(
+                &FixedVerifier::approving(),
+                &VerificationPrompt {
+                    reason: "Anmeldung bestätigen".into(),
+                },
+            )
+            .unwrap();
+            let decision = Decision::Approve {
+                number: Some(MatchNumber::parse(&number).unwrap()),
+            };
+            p.client
+                .answer(&p.account, &key, &challenge, &decision, &verified)
+                .unwrap()
+        })
+        .await
+        .unwrap()
+    }
+}
+
+/// Enrolls a phone for `login` through the API's administrative context.
+async fn enroll_by_api(app: &TestApp, login: &str) -> Phone {
+    let r = app
+        .rp(Method::POST, &format!("/api/v1/users/{login}/enrollments"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let e: Value = r.json().await.unwrap();
+    Phone::enroll(app, e["uri"].as_str().unwrap()).await
+}
+
+/// Logs `login` (who has a phone but no device) in with an SMS code.
+async fn sms_login(app: &TestApp, b: &Browser, login: &str) -> Page {
+    let r = b.password(login, PASSWORD).await;
+    assert_eq!(r.location(), "/portal/login/sms", "{}", r.body);
+    let form = b.follow(r).await;
+    let code = outbox_code(app);
+    let r = b
+        .post(
+            "/portal/login/sms",
+            &[("csrf", &form.csrf()), ("code", &code)],
+        )
+        .await;
+    assert_eq!(r.location(), "/portal/", "{}", r.body);
+    b.follow(r).await
+}
+
+#[tokio::test]
+async fn push_login_with_number_matching() {
+    let app = portal().await;
+    let phone = enroll_by_api(&app, "max@example.de").await;
+    let b = Browser::new(&app);
+
+    let login_page = b.get("/portal/login").await;
+    assert_eq!(login_page.status, 200);
+    let first = login_page.session_cookie().unwrap();
+    for attr in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(first.contains(attr), "{attr} missing: {first}");
+    }
+    let csp = login_page.headers["content-security-policy"]
+        .to_str()
+        .unwrap();
+    assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"));
+    assert_eq!(login_page.headers["cache-control"], "no-store");
+    assert_eq!(login_page.headers["referrer-policy"], "no-referrer");
+    assert_eq!(login_page.headers["x-content-type-options"], "nosniff");
+    assert!(login_page.body.contains("lang=\"de\""));
+    assert!(
+        login_page
+            .body
+            .contains("<label for=\"login\">Loginname</label>")
+    );
+
+    let r = b
+        .post(
+            "/portal/login",
+            &[
+                ("csrf", &login_page.csrf()),
+                ("login", "max@example.de"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(r.location(), "/portal/login/push");
+    let second = r
+        .session_cookie()
+        .expect("a new session id after the password");
+    assert_ne!(first, second);
+
+    let wait = b.follow(r).await;
+    assert_eq!(wait.status, 200);
+    let number = between(
+        &wait.body,
+        "data-testid=\"push-number\" aria-labelledby=\"number-label push-number\">",
+        "<",
+    )
+    .unwrap();
+    assert_eq!(number.len(), 2, "{}", wait.body);
+    assert!(wait.body.contains("role=\"status\""));
+    assert!(
+        wait.body
+            .contains(&format!("Geben Sie in der App die Zahl {number} ein."))
+    );
+    // before the answer the portal's status says pending (no wait: the page reads it)
+    let again = b.get("/portal/login/push").await;
+    assert!(again.body.contains("data-state=\"pending\""));
+    // the internal area is still closed
+    assert_eq!(b.get("/portal/").await.location(), "/portal/login");
+
+    // the phone answers while the page's script long-polls
+    let poll = {
+        let http = b.http.clone();
+        let url = format!("{}/portal/login/push/status", b.base);
+        tokio::spawn(async move { http.get(url).send().await.unwrap() })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(phone.approve(&number).await, AnswerOutcome::Approved);
+    let r = poll.await.unwrap();
+    assert_eq!(r.status(), 200);
+    let third = r
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|v| v.starts_with("__Host-portal-session="))
+        .expect("a new session id after the second factor");
+    assert_ne!(third, second);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body, json!({"status": "approved", "next": "/portal/"}));
+
+    let home = b.get("/portal/").await;
+    assert_eq!(home.status, 200, "{}", home.body);
+    assert!(home.body.contains("Willkommen, Max Mustermann"));
+    assert!(home.body.contains("id=\"nav-setup\""));
+    assert!(
+        !home.body.contains("id=\"nav-customers\""),
+        "customers see no customer list"
+    );
+    assert!(home.body.contains("eingerichtet"));
+
+    // logout ends the session for good
+    let r = b.post("/portal/logout", &[("csrf", &home.csrf())]).await;
+    assert_eq!(r.location(), "/portal/login?bye=1");
+    assert!(b.follow(r).await.body.contains("Sie wurden abgemeldet."));
+    assert_eq!(b.get("/portal/").await.location(), "/portal/login");
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_login_get_the_same_sentence() {
+    let app = portal().await;
+    let b = Browser::new(&app);
+    let wrong = b.password("1000", "falsch-falsch").await;
+    let unknown = b.password("9999", "falsch-falsch").await;
+    assert_eq!(wrong.status, 401);
+    assert_eq!(unknown.status, 401);
+    let sentence = "Loginname oder Passwort ist falsch.";
+    assert!(wrong.body.contains(sentence) && unknown.body.contains(sentence));
+    assert!(wrong.body.contains("role=\"alert\""));
+    assert!(
+        !wrong.body.contains("falsch-falsch"),
+        "the password is never echoed"
+    );
+    assert!(wrong.body.contains("value=\"1000\""), "the login is kept");
+
+    // five wrong passwords, then the sixth try names the wait
+    for _ in 0..4 {
+        assert_eq!(b.password("1000", "falsch-falsch").await.status, 401);
+    }
+    let blocked = b.password("1000", PASSWORD).await;
+    assert_eq!(blocked.status, 429);
+    assert!(
+        blocked
+            .body
+            .contains("Zu viele Fehlversuche. Bitte warten Sie 15 Minuten"),
+        "{}",
+        blocked.body
+    );
+}
+
+#[tokio::test]
+async fn csrf_missing_or_wrong_is_refused_and_nothing_changes() {
+    let app = portal().await;
+    let b = Browser::new(&app);
+    let form = b.get("/portal/login").await;
+    let csrf = form.csrf();
+    for bad in [
+        vec![("login", "max@example.de"), ("password", PASSWORD)],
+        vec![
+            ("csrf", "AAAA"),
+            ("login", "max@example.de"),
+            ("password", PASSWORD),
+        ],
+        vec![
+            ("csrf", &csrf[..csrf.len() - 2]),
+            ("login", "max@example.de"),
+            ("password", PASSWORD),
+        ],
+    ] {
+        let r = b.post("/portal/login", &bad).await;
+        assert_eq!(r.status, 403);
+        assert!(r.body.contains("Das Formular ist abgelaufen"), "{}", r.body);
+        assert!(r.session_cookie().is_none(), "no new session");
+    }
+    // a form from another site with the right token is refused too
+    let r = b
+        .page(
+            b.http
+                .post(format!("{}/portal/login", b.base))
+                .header("origin", "https://evil.example")
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("login", "max@example.de"),
+                    ("password", PASSWORD),
+                ]),
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    let r = b
+        .page(
+            b.http
+                .post(format!("{}/portal/login", b.base))
+                .header("sec-fetch-site", "cross-site")
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("login", "max@example.de"),
+                    ("password", PASSWORD),
+                ]),
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    // nothing was sent: no SMS went out, the session is still before the password
+    assert!(!app.dir.path().join("sms.jsonl").exists());
+    assert_eq!(b.get("/portal/login/sms").await.location(), "/portal/login");
+
+    // logged in, a logout without the token does not log out
+    let home = sms_login(&app, &b, "max@example.de").await;
+    let r = b.post("/portal/logout", &[("csrf", "nope")]).await;
+    assert_eq!(r.status, 403);
+    assert_eq!(b.get("/portal/").await.status, 200);
+    // the old token of the login page is worthless after the logins' rotations
+    let r = b.post("/portal/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(r.status, 403);
+    // the right one works, from the same origin
+    let r = b
+        .page(
+            b.http
+                .post(format!("{}/portal/logout", b.base))
+                .header("sec-fetch-site", "same-origin")
+                .form(&[("csrf", home.csrf().as_str())]),
+        )
+        .await;
+    assert_eq!(r.status, 303);
+}
+
+#[tokio::test]
+async fn sms_login_with_a_wrong_then_the_right_code() {
+    let app = portal().await;
+    let b = Browser::new(&app);
+    let r = b.password("max@example.de", PASSWORD).await;
+    assert_eq!(r.location(), "/portal/login/sms");
+    let form = b.follow(r).await;
+    assert!(form.body.contains("+49 ••• 678"), "{}", form.body);
+    assert!(form.body.contains("autocomplete=\"one-time-code\""));
+    let code = outbox_code(&app);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let r = b
+        .post(
+            "/portal/login/sms",
+            &[("csrf", &form.csrf()), ("code", wrong)],
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert!(
+        r.body
+            .contains("Der Code ist falsch. Sie haben noch 2 Versuche."),
+        "{}",
+        r.body
+    );
+    let r = b
+        .post(
+            "/portal/login/sms",
+            &[("csrf", &form.csrf()), ("code", "12")],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(r.body.contains("Bitte geben Sie die 6 Ziffern"));
+    let spaced = format!("{} {}", &code[..3], &code[3..]);
+    let r = b
+        .post(
+            "/portal/login/sms",
+            &[("csrf", &form.csrf()), ("code", &spaced)],
+        )
+        .await;
+    assert_eq!(r.location(), "/portal/");
+    let home = b.follow(r).await;
+    assert!(home.body.contains("Willkommen, Max Mustermann"));
+    assert!(home.body.contains("noch nicht eingerichtet"));
+}
+
+#[tokio::test]
+async fn the_trusted_browser_skips_the_second_factor_within_the_interval() {
+    let app = portal().await;
+    let r = app
+        .rp(Method::PUT, "/api/v1/users/max@example.de/interval")
+        .json(&json!({"days": 7}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let b = Browser::new(&app);
+    let r = b.password("max@example.de", PASSWORD).await;
+    let form = b.follow(r).await;
+    let r = b
+        .post(
+            "/portal/login/sms",
+            &[("csrf", &form.csrf()), ("code", &outbox_code(&app))],
+        )
+        .await;
+    let trust = r
+        .set_cookie("__Host-portal-trust=")
+        .expect("a trust cookie");
+    for attr in ["Secure", "HttpOnly", "Max-Age="] {
+        assert!(trust.contains(attr), "{attr}: {trust}");
+    }
+    let home = b.follow(r).await;
+    assert!(home.body.contains("alle 7 Tage"), "{}", home.body);
+    let r = b.post("/portal/logout", &[("csrf", &home.csrf())]).await;
+    assert_eq!(r.status, 303);
+
+    // the next login from this browser: password only
+    app.clock.advance(6 * 86_400);
+    let r = b.password("max@example.de", PASSWORD).await;
+    assert_eq!(r.location(), "/portal/", "{}", r.body);
+    assert_eq!(b.follow(r).await.status, 200);
+
+    // another browser is asked again
+    let other = Browser::new(&app);
+    assert_eq!(
+        other.password("max@example.de", PASSWORD).await.location(),
+        "/portal/login/sms"
+    );
+    // and after the interval this one is too
+    app.clock.advance(2 * 86_400);
+    let b2 = b.get("/portal/").await;
+    assert_eq!(
+        b2.location(),
+        "/portal/login",
+        "idle for two days: logged out"
+    );
+    assert_eq!(
+        b.password("max@example.de", PASSWORD).await.location(),
+        "/portal/login/sms"
+    );
+}
+
+#[tokio::test]
+async fn sessions_end_after_30_idle_minutes() {
+    let app = portal().await;
+    let b = Browser::new(&app);
+    sms_login(&app, &b, "max@example.de").await;
+    app.clock.advance(29 * 60);
+    assert_eq!(b.get("/portal/").await.status, 200);
+    app.clock.advance(29 * 60);
+    assert_eq!(
+        b.get("/portal/").await.status,
+        200,
+        "each request resets the idle time"
+    );
+    app.clock.advance(30 * 60);
+    assert_eq!(b.get("/portal/").await.location(), "/portal/login");
+}
+
+#[tokio::test]
+async fn no_phone_and_no_device_is_explained() {
+    let app = portal().await;
+    let b = Browser::new(&app);
+    let r = b.password("erika@example.de", PASSWORD).await;
+    assert_eq!(r.location(), "/portal/login/no-factor");
+    let page = b.follow(r).await;
+    assert!(page.body.contains("Mobilfunknummer fehlt"));
+    assert!(page.body.contains("nur Ihr Vermittler"), "{}", page.body);
+    // still not logged in
+    assert_eq!(b.get("/portal/").await.location(), "/portal/login");
+}
+
+#[tokio::test]
+async fn setup_without_a_phone_says_who_enters_it() {
+    let app = portal().await;
+    let b = Browser::new(&app);
+    sms_login(&app, &b, "max@example.de").await;
+    // the broker removes Max's number (Max logged in before)
+    let r = app
+        .rp(Method::DELETE, "/api/v1/users/max@example.de/phone")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let page = b.get("/portal/setup").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("data-testid=\"setup-no-phone\""));
+    assert!(page.body.contains("nur Ihr Vermittler"));
+    assert!(!page.body.contains("setup-qr"));
+}
+
+#[tokio::test]
+async fn setup_shows_the_qr_code_and_confirms_the_app() {
+    let app = portal().await;
+    let b = Browser::new(&app);
+    sms_login(&app, &b, "max@example.de").await;
+    let page = b.get("/portal/setup").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let qr = unescape(&between(&page.body, "data-testid=\"setup-qr\" src=\"", "\"").unwrap());
+    let before_link = &page.body[..page.body.find("\" id=\"setup-link\"").unwrap()];
+    let link = unescape(&before_link[before_link.rfind("href=\"").unwrap() + 6..]);
+    assert!(link.contains("/e#"), "{link}");
+    assert!(!page.body.contains(&app.api_key), "no API key in the page");
+    let image = b.get(&qr).await;
+    assert_eq!(image.status, 200);
+    assert_eq!(image.headers["content-type"], "image/svg+xml");
+    assert!(image.body.contains("<svg"));
+    let id = qr.rsplit('=').next().unwrap().to_owned();
+    let status_url = format!("/portal/setup/status?e={id}");
+    let s: Value = serde_json::from_str(&b.get(&status_url).await.body).unwrap();
+    assert_eq!(s["status"], "pending");
+
+    // another session cannot see this code
+    let other = Browser::new(&app);
+    sms_login(&app, &other, "1000").await;
+    assert_eq!(other.get(&qr).await.status, 404);
+    assert_eq!(other.get(&status_url).await.status, 404);
+
+    // the app opens the same-device link and enrolls
+    let _phone = Phone::enroll(&app, &link).await;
+    let s: Value = serde_json::from_str(&b.get(&status_url).await.body).unwrap();
+    assert_eq!(s["status"], "completed");
+    let page = b.get("/portal/setup").await;
+    assert!(page.body.contains("data-testid=\"setup-enrolled\""));
+}
+
+#[tokio::test]
+async fn a_customer_cannot_open_the_customer_list() {
+    let app = portal().await;
+    let customer = Browser::new(&app);
+    sms_login(&app, &customer, "max@example.de").await;
+    for path in ["/portal/customers", "/portal/mail", "/portal/sms-costs"] {
+        let r = customer.get(path).await;
+        assert_eq!(r.status, 403, "{path}");
+        assert!(
+            r.body
+                .contains("Dieser Bereich ist für Ihren Zugang nicht freigegeben.")
+        );
+    }
+    let broker = Browser::new(&app);
+    sms_login(&app, &broker, "1000").await;
+    for path in ["/portal/customers", "/portal/mail", "/portal/sms-costs"] {
+        assert_eq!(broker.get(path).await.status, 200, "{path}");
+    }
+    let employee = Browser::new(&app);
+    sms_login(&app, &employee, "1001").await;
+    assert_eq!(employee.get("/portal/customers").await.status, 200);
+    assert_eq!(employee.get("/portal/sms-costs").await.status, 403);
+}
+
+#[tokio::test]
+async fn english_on_request_and_unknown_pages() {
+    let app = portal().await;
+    let b = Browser::new(&app);
+    let r = b.get("/portal/lang/en?back=/portal/login").await;
+    assert_eq!(r.location(), "/portal/login");
+    let page = b.follow(r).await;
+    assert!(page.body.contains("lang=\"en\""));
+    assert!(page.body.contains("Login name"));
+    let r = b.get("/portal/lang/en?back=https://evil.example/").await;
+    assert_eq!(r.location(), "/portal/");
+    let missing = b.get("/portal/nothing-here").await;
+    assert_eq!(missing.status, 404);
+    assert!(missing.body.contains("This page does not exist."));
+    assert_eq!(b.get("/").await.location(), "/portal/");
+    let css = b.get("/portal/static/portal.css").await;
+    assert_eq!(css.status, 200);
+    assert!(
+        css.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/css")
+    );
+}
+
+#[tokio::test]
+async fn a_denied_push_is_said_plainly_and_sms_is_the_way_on() {
+    let app = portal().await;
+    let phone = enroll_by_api(&app, "max@example.de").await;
+    let b = Browser::new(&app);
+    let wait = b.follow(b.password("max@example.de", PASSWORD).await).await;
+    assert!(wait.body.contains("data-state=\"pending\""));
+    // the phone answers with a wrong number: a denial
+    let number = between(
+        &wait.body,
+        "aria-labelledby=\"number-label push-number\">",
+        "<",
+    )
+    .unwrap();
+    let wrong = if number == "11" { "22" } else { "11" };
+    assert_eq!(phone.approve(wrong).await, AnswerOutcome::Denied);
+    let status: Value =
+        serde_json::from_str(&b.get("/portal/login/push/status").await.body).unwrap();
+    assert_eq!(status["status"], "denied");
+    let page = b.get("/portal/login/push").await;
+    assert!(page.body.contains("data-state=\"denied\""));
+    assert!(
+        page.body
+            .contains("Die Anmeldung wurde in der App abgelehnt."),
+        "{}",
+        page.body
+    );
+    assert_eq!(
+        b.get("/portal/").await.location(),
+        "/portal/login",
+        "not logged in"
+    );
+
+    // a new login, switched to an SMS code
+    let wait = b.follow(b.password("max@example.de", PASSWORD).await).await;
+    assert!(wait.body.contains("id=\"push-use-sms\""));
+    let r = b
+        .post("/portal/login/sms/send", &[("csrf", &wait.csrf())])
+        .await;
+    assert_eq!(r.location(), "/portal/login/sms");
+    let form = b.follow(r).await;
+    let r = b
+        .post(
+            "/portal/login/sms",
+            &[("csrf", &form.csrf()), ("code", &outbox_code(&app))],
+        )
+        .await;
+    assert_eq!(r.location(), "/portal/");
+    // the push page of a finished login leads home
+    assert_eq!(b.get("/portal/login/push").await.location(), "/portal/");
+}
