@@ -13,9 +13,17 @@ use super::audit::audit_in;
 use crate::store::devices::{Claimed, CodeTry, Device, DeviceStatus, Enrollment, NewDevice};
 use crate::store::{DeviceStore, NewAuditEntry, StoreError, UserId};
 
-/// Expired replay records deleted per accepted proof (keeps the table small
-/// without a background job).
-const PURGE_BATCH: i64 = 32;
+/// Expired replay records are purged on every `PURGE_EVERY`-th accepted
+/// proof, up to `PURGE_BATCH` at a time (keeps the table small without a
+/// background job; purging on every proof touched three b-tree pages of old
+/// rows per request).
+const PURGE_EVERY: u32 = 64;
+const PURGE_BATCH: i64 = 512;
+
+/// `last_used_at` is written at most once per this many seconds per device
+/// (an update per request was a page write per request for a value shown
+/// to the minute).
+pub const LAST_USED_PRECISION_SECS: i64 = 60;
 
 const DEVICE_COLUMNS: &str =
     "id, user_id, jwk, name, platform, push_provider, push_token, status, created_at, last_used_at";
@@ -410,13 +418,13 @@ impl DeviceStore for SqliteStore {
         now: i64,
         touch: Option<&str>,
     ) -> Result<bool, StoreError> {
+        let purge = self
+            .proofs
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            % PURGE_EVERY
+            == 0;
         self.write(|tx| {
             // Every device request passes here: cached statements skip the SQL parser.
-            tx.prepare_cached(
-                "DELETE FROM proof_jtis WHERE rowid IN
-                   (SELECT rowid FROM proof_jtis WHERE expires_at < ?1 LIMIT ?2)",
-            )?
-            .execute(params![now, PURGE_BATCH])?;
             let n = tx
                 .prepare_cached(
                     "INSERT OR IGNORE INTO proof_jtis (jti, expires_at) VALUES (?1, ?2)",
@@ -424,9 +432,23 @@ impl DeviceStore for SqliteStore {
                 .execute(params![key, keep_until])?;
             if n == 1 {
                 if let Some(device) = touch {
-                    tx.prepare_cached("UPDATE devices SET last_used_at = ?1 WHERE id = ?2")?
-                        .execute(params![now, device])?;
+                    tx.prepare_cached(
+                        "UPDATE devices SET last_used_at = ?1
+                         WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at <= ?1 - ?3)",
+                    )?
+                    .execute(params![
+                        now,
+                        device,
+                        LAST_USED_PRECISION_SECS
+                    ])?;
                 }
+            }
+            if purge {
+                tx.prepare_cached(
+                    "DELETE FROM proof_jtis WHERE rowid IN
+                       (SELECT rowid FROM proof_jtis WHERE expires_at < ?1 LIMIT ?2)",
+                )?
+                .execute(params![now, PURGE_BATCH])?;
             }
             Ok(n == 1)
         })
@@ -484,5 +506,99 @@ impl DeviceStore for SqliteStore {
             }
             Ok(n == 1)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{LoginName, Role};
+    use crate::store::{NewUser, UserStore};
+
+    fn store_with_device() -> (SqliteStore, String) {
+        let s = SqliteStore::open_in_memory().unwrap();
+        let user = s
+            .create_user(
+                &NewUser {
+                    login: LoginName::parse("1000").unwrap(),
+                    display_name: "B".into(),
+                    password_hash: "x".into(),
+                    role: Role::Broker,
+                    broker_id: None,
+                    email: None,
+                    phone: None,
+                },
+                1,
+            )
+            .unwrap();
+        s.create_enrollment(user, 1, 600, &|_| [7; 32], "test")
+            .unwrap();
+        let device = NewDevice {
+            id: "device-0001".into(),
+            jwk: ident_core::device_key::DeviceKey::generate()
+                .unwrap()
+                .0
+                .public_jwk(),
+            name: "d".into(),
+            platform: "linux".into(),
+            push_provider: "none".into(),
+            push_token: None,
+        };
+        s.claim_enrollment(&[7; 32], &device, false, 1).unwrap();
+        (s, device.id)
+    }
+
+    fn jtis(s: &SqliteStore) -> i64 {
+        s.read(|c| Ok(c.query_row("SELECT count(*) FROM proof_jtis", [], |r| r.get(0))?))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_proof_id_is_accepted_once() {
+        let (s, d) = store_with_device();
+        assert!(s.first_use_proof("k.a", 160, 100, Some(&d)).unwrap());
+        assert!(!s.first_use_proof("k.a", 160, 100, Some(&d)).unwrap());
+        assert!(s.first_use_proof("k.b", 160, 100, Some(&d)).unwrap());
+    }
+
+    #[test]
+    fn expired_records_are_purged_in_batches_and_live_ones_kept() {
+        let (s, _) = store_with_device();
+        for i in 0..200 {
+            assert!(
+                s.first_use_proof(&format!("k.old{i}"), 100, 50, None)
+                    .unwrap()
+            );
+        }
+        // Past their window: the next purge (within PURGE_EVERY proofs) removes them.
+        for i in 0..PURGE_EVERY {
+            assert!(
+                s.first_use_proof(&format!("k.new{i}"), 500, 400, None)
+                    .unwrap()
+            );
+        }
+        assert_eq!(jtis(&s), i64::from(PURGE_EVERY));
+        // A live record is never purged: its replay is still refused.
+        for i in 0..PURGE_EVERY {
+            s.first_use_proof(&format!("k.more{i}"), 500, 450, None)
+                .unwrap();
+        }
+        assert!(!s.first_use_proof("k.new0", 500, 450, None).unwrap());
+    }
+
+    #[test]
+    fn last_use_is_kept_to_the_minute() {
+        let (s, d) = store_with_device();
+        let last = |s: &SqliteStore| s.device(&d).unwrap().unwrap().last_used_at;
+        assert_eq!(last(&s), None);
+        s.first_use_proof("k.1", 160, 100, Some(&d)).unwrap();
+        assert_eq!(last(&s), Some(100));
+        s.first_use_proof("k.2", 190, 130, Some(&d)).unwrap();
+        assert_eq!(last(&s), Some(100));
+        // A replayed proof is no use.
+        s.first_use_proof("k.2", 260, 200, Some(&d)).unwrap();
+        assert_eq!(last(&s), Some(100));
+        s.first_use_proof("k.3", 220, 160, Some(&d)).unwrap();
+        assert_eq!(last(&s), Some(160));
     }
 }
