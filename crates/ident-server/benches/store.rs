@@ -46,6 +46,7 @@ const T0: i64 = 1_800_000_000;
 struct Fixture {
     store: SqliteStore,
     key_hash: [u8; 32],
+    key_id: i64,
     users: Vec<(LoginName, UserId, String)>,
     n: u64,
     _dir: tempfile::TempDir,
@@ -95,6 +96,7 @@ impl Fixture {
         let mut f = Self {
             store,
             key_hash,
+            key_id: key.id,
             users,
             n: 0,
             _dir: dir,
@@ -121,6 +123,7 @@ impl Fixture {
         let txn = NewTxn {
             id: txn_id.clone(),
             user_id: *uid,
+            api_key_id: self.key_id,
             method: "push",
             status: TxnStatus::Pending,
             number: Some("42".into()),
@@ -177,7 +180,7 @@ impl Fixture {
                     kind: AnswerKind::Approve,
                     denial_window_secs: 600,
                     max_denials: 3,
-                    trust_token: None,
+                    trust_token_sealed: None,
                 },
                 now,
             )

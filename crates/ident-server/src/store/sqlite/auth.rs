@@ -13,38 +13,41 @@ use crate::store::auth::{
 };
 use crate::store::{AuthStore, NewAuditEntry, StoreError, UserId};
 
-const TXN_COLUMNS: &str = "id, user_id, method, status, number, ip, user_agent, created_at, expires_at, decided_at, trust_token";
+const TXN_COLUMNS: &str = "id, user_id, api_key_id, method, status, number, ip, user_agent, \
+     created_at, expires_at, decided_at, trust_token_sealed";
 
 fn txn_from_row(r: &Row<'_>) -> rusqlite::Result<Result<Txn, StoreError>> {
-    let status: String = r.get(3)?;
+    let status: String = r.get(4)?;
     let Some(status) = TxnStatus::parse(&status) else {
         return Ok(Err(StoreError::Corrupt("auth_txns.status".into())));
     };
     Ok(Ok(Txn {
         id: r.get(0)?,
         user_id: UserId(r.get(1)?),
-        method: r.get(2)?,
+        api_key_id: r.get(2)?,
+        method: r.get(3)?,
         status,
-        number: r.get(4)?,
-        ip: r.get(5)?,
-        user_agent: r.get(6)?,
-        created_at: r.get(7)?,
-        expires_at: r.get(8)?,
-        decided_at: r.get(9)?,
-        trust_token: r.get(10)?,
+        number: r.get(5)?,
+        ip: r.get(6)?,
+        user_agent: r.get(7)?,
+        created_at: r.get(8)?,
+        expires_at: r.get(9)?,
+        decided_at: r.get(10)?,
+        trust_token_sealed: r.get(11)?,
     }))
 }
 
 fn insert_txn_tx(tx: &Transaction<'_>, t: &NewTxn) -> Result<(), StoreError> {
     let decided_at = (t.status != TxnStatus::Pending).then_some(t.created_at);
     tx.prepare_cached(
-        "INSERT INTO auth_txns (id, user_id, method, status, number, ip, user_agent, service,
-                                created_at, expires_at, decided_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        "INSERT INTO auth_txns (id, user_id, api_key_id, method, status, number, ip, user_agent,
+                                service, created_at, expires_at, decided_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?
     .execute(params![
         t.id,
         t.user_id.0,
+        t.api_key_id,
         t.method,
         t.status.as_str(),
         t.number,
@@ -248,14 +251,14 @@ impl AuthStore for SqliteStore {
                 }
             }
             let token = if status == TxnStatus::Approved {
-                a.trust_token
+                a.trust_token_sealed
             } else {
                 None
             };
             let n = tx
                 .prepare_cached(
-                    "UPDATE auth_txns SET status = ?1, decided_at = ?2, trust_token = ?3
-                 WHERE id = ?4 AND status = 'pending'",
+                    "UPDATE auth_txns SET status = ?1, decided_at = ?2, trust_token_sealed = ?3
+                     WHERE id = ?4 AND status = 'pending'",
                 )?
                 .execute(params![status.as_str(), now, token, a.txn_id])?;
             if n != 1 {
@@ -289,17 +292,17 @@ impl AuthStore for SqliteStore {
         &self,
         id: &str,
         status: TxnStatus,
-        trust_token: Option<&str>,
+        trust_token_sealed: Option<&[u8]>,
         now: i64,
         audit: &NewAuditEntry,
     ) -> Result<bool, StoreError> {
         self.write(|tx| {
             let n = tx
                 .prepare_cached(
-                    "UPDATE auth_txns SET status = ?1, decided_at = ?2, trust_token = ?3
-                 WHERE id = ?4 AND status = 'pending' AND expires_at >= ?2",
+                    "UPDATE auth_txns SET status = ?1, decided_at = ?2, trust_token_sealed = ?3
+                     WHERE id = ?4 AND status = 'pending' AND expires_at >= ?2",
                 )?
-                .execute(params![status.as_str(), now, trust_token, id])?;
+                .execute(params![status.as_str(), now, trust_token_sealed, id])?;
             if n == 1 {
                 audit_in(tx, audit, now)?;
             }

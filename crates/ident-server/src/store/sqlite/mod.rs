@@ -184,7 +184,8 @@ impl SqliteStore {
             "synchronous",
             if durable_power_loss { "FULL" } else { "NORMAL" },
         )?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Off while migrating (see store/schema.rs), on for everything else.
+        conn.pragma_update(None, "foreign_keys", "OFF")?;
         conn.pragma_update(None, "secure_delete", "ON")?;
         // Query-planner stability: without it SQLite marks a statement with
         // `LIMIT ?` (and some `col = ?`) for re-preparation whenever the bound
@@ -197,6 +198,7 @@ impl SqliteStore {
         // evicted statement is parsed again).
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         schema::migrate(&mut conn)?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
             checkpointer: None,
