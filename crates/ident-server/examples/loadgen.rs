@@ -280,6 +280,8 @@ struct Row {
     logins: usize,
     login_rate: f64,
     login_cpu_us: Option<f64>,
+    /// This process's CPU per login (portal and devices), for comparison.
+    client_cpu_us: Option<f64>,
     answer: Percentiles,
     whole: Percentiles,
 }
@@ -372,6 +374,7 @@ async fn run_row(
     // Push logins.
     let done = Arc::new(AtomicU64::new(0));
     let cpu0 = server.cpu();
+    let own0 = process_cpu("/proc/self/stat");
     let t0 = Instant::now();
     let tasks: Vec<_> = devices
         .iter()
@@ -403,6 +406,11 @@ async fn run_row(
     let elapsed = t0.elapsed().as_secs_f64();
     let logins = lat.len();
     let login_cpu_us = cpu_per(server, cpu0, logins as f64);
+    let client_cpu_us = process_cpu("/proc/self/stat")
+        .zip(own0)
+        .and_then(|(b, a)| b.checked_sub(a))
+        .filter(|_| logins > 0)
+        .map(|d| d.as_secs_f64() * 1e6 / logins as f64);
     let (answer, whole): (Vec<_>, Vec<_>) = lat.into_iter().unzip();
     Row {
         clients,
@@ -411,6 +419,7 @@ async fn run_row(
         logins,
         login_rate: logins as f64 / elapsed,
         login_cpu_us,
+        client_cpu_us,
         answer: Percentiles::of(answer),
         whole: Percentiles::of(whole),
     }
@@ -539,12 +548,12 @@ fn print_table(rows: &[Row]) {
     let us = |v: Option<f64>| v.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.0}"));
     println!();
     println!(
-        "| clients | /health req/s | logins/s | ratio | answer→approved p50 / p99 ms | whole login p50 / p99 ms | server CPU µs per login / per /health |"
+        "| clients | /health req/s | logins/s | ratio | answer→approved p50 / p99 ms | whole login p50 / p99 ms | server CPU µs per login / per /health | loadgen CPU µs per login |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in rows {
         println!(
-            "| {} | {:.0} | {:.0} | {:.3} | {:.2} / {:.2} | {:.2} / {:.2} | {} / {} |",
+            "| {} | {:.0} | {:.0} | {:.3} | {:.2} / {:.2} | {:.2} / {:.2} | {} / {} | {} |",
             r.clients,
             r.health_rate,
             r.login_rate,
@@ -555,6 +564,7 @@ fn print_table(rows: &[Row]) {
             ms(r.whole.p99),
             us(r.login_cpu_us),
             us(r.health_cpu_us),
+            us(r.client_cpu_us),
         );
     }
     println!();
