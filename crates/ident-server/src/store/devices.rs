@@ -190,7 +190,8 @@ pub trait DeviceStore {
     /// The user's active devices, oldest first.
     fn active_devices(&self, user: UserId) -> Result<Vec<Device>, StoreError>;
     /// Records proof id `key` (thumbprint and `jti`) until `keep_until`;
-    /// true if it was new. Now and then purges expired records; when new and
+    /// true if it was new. A record is the pair: the same proof always comes
+    /// with the same `keep_until` (its signed `iat` + 60 s). Now and then purges expired records; when new and
     /// `touch` is set, updates that device's `last_used_at` (at most once a
     /// minute).
     fn first_use_proof(

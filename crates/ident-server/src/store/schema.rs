@@ -19,6 +19,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("schema.sql"),
     include_str!("schema_v2.sql"),
     include_str!("schema_v3.sql"),
+    include_str!("schema_v4.sql"),
 ];
 
 /// The schema version this build writes.
@@ -110,7 +111,8 @@ mod tests {
     }
 
     /// Version 2 to 3 rebuilds auth_txns: nothing that refers to a login may
-    /// be lost, and the clear trust token must be gone.
+    /// be lost, and the clear trust token must be gone. Version 4 rebuilds
+    /// the proof replay window, which must keep its records.
     #[test]
     fn v3_keeps_logins_and_what_refers_to_them_and_drops_clear_tokens() {
         let mut c = fresh();
@@ -132,7 +134,8 @@ mod tests {
                  VALUES ('t2', 1, 'sms', 'pending', '192.0.2.1', 'ua', 'Portal', 1, 301);
              INSERT INTO challenges (id, txn_id, device_id, token, expires_at)
                  VALUES ('c1', 't1', 'd1', 'jws', 121);
-             INSERT INTO sms_codes (txn_id, code_hash, expires_at) VALUES ('t2', x'00', 301);",
+             INSERT INTO sms_codes (txn_id, code_hash, expires_at) VALUES ('t2', x'00', 301);
+             INSERT INTO proof_jtis (jti, expires_at) VALUES ('thumb.jti1', 160);",
         )
         .unwrap();
         migrate(&mut c).unwrap();
