@@ -30,8 +30,10 @@
 //! target/release/examples/loadgen [clients,…] [seconds] [max_logins]
 //! ```
 //! Defaults: `1,8,32`, 5 s per row, 50 000 logins per row. The server binary
-//! is looked up next to `examples/` (override with `IDENT_SERVER_BIN`); its
-//! log goes to a file in the run's temporary directory. The server's pid is
+//! is looked up next to `examples/` (override with `IDENT_SERVER_BIN`, e.g.
+//! to compare two builds in one session); the database is prepared with that
+//! binary's own `admin` commands, so any version can be measured. Its log
+//! goes to a file in the run's temporary directory. The server's pid is
 //! printed, so it can be profiled during a run (`perf record -g -p <pid>`).
 //! Set `LOADGEN_KEEP=1` to keep the temporary directory.
 
@@ -57,9 +59,6 @@ use ident_core::protocol::{
     AnswerClaims, AnswerRequest, ChallengesResponse, Client, DecisionKind, EnrollOutcome,
     MatchNumber, PROOF_HEADER, Platform, build_proof, paths,
 };
-use ident_server::admin::{self, UserSpec};
-use ident_server::domain::Role;
-use ident_server::store::SqliteStore;
 use serde_json::{Value, json};
 
 /// Seconds a long poll may be held (well above any expected latency).
@@ -80,8 +79,9 @@ fn main() {
     let most = clients.iter().copied().max().unwrap_or(1);
 
     let dir = tempfile::tempdir().unwrap();
-    let api_key = prepare_database(&dir.path().join("load.db"), most);
-    let server = ServerProcess::start(dir.path());
+    let bin = server_binary();
+    let api_key = prepare_database(&bin, &dir.path().join("load.db"), most);
+    let server = ServerProcess::start(&bin, dir.path());
     let devices = enroll(&server.base, &api_key, most);
     println!(
         "ident-server pid {} at {} (log: {}); {} CPUs; {seconds} s per row",
@@ -116,25 +116,40 @@ fn main() {
 // ---------------------------------------------------------------------------
 // Setup (not measured)
 
-/// Creates the database with an API key and `n` users; returns the key.
-fn prepare_database(db: &Path, n: usize) -> String {
-    let store = SqliteStore::open(db, false).unwrap();
-    let now = SystemClock.now().secs();
-    let key = admin::create_api_key(&store, "loadgen", now)
-        .unwrap()
-        .key
-        .to_string();
+/// Creates the database with an API key and `n` users through the server
+/// binary's own `admin` commands (so any build of the server can be measured
+/// against the database schema it writes); returns the key.
+fn prepare_database(bin: &Path, db: &Path, n: usize) -> String {
+    let admin = |args: &[&str]| {
+        let out = Command::new(bin)
+            .arg("admin")
+            .arg("--db")
+            .arg(db)
+            .args(args)
+            .env("IDENT_PASSWORD", "load-passwort")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "ident-server admin {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let key = admin(&["create-api-key", "--name", "loadgen"])
+        .trim()
+        .to_owned();
     for i in 0..n {
-        let spec = UserSpec {
-            login: login(i),
-            name: None,
-            role: Role::Broker,
-            broker: None,
-            phone: Some("0151 11111111".into()),
-            email: None,
-            password: zeroize::Zeroizing::new("load-passwort".into()),
-        };
-        admin::create_user(&store, &spec, now).unwrap();
+        admin(&[
+            "create-user",
+            "--login",
+            &login(i),
+            "--role",
+            "broker",
+            "--phone",
+            "0151 11111111",
+        ]);
     }
     key
 }
@@ -151,22 +166,28 @@ struct ServerProcess {
     log: PathBuf,
 }
 
+/// The server binary: `IDENT_SERVER_BIN`, else `ident-server` next to
+/// `examples/` in the same target directory.
+fn server_binary() -> PathBuf {
+    let bin = std::env::var_os("IDENT_SERVER_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let exe = std::env::current_exe().unwrap();
+            exe.parent()
+                .and_then(Path::parent)
+                .unwrap()
+                .join("ident-server")
+        });
+    assert!(
+        bin.exists(),
+        "{} not found: build it first (cargo build --release -p ident-server --bin ident-server) or set IDENT_SERVER_BIN",
+        bin.display()
+    );
+    bin
+}
+
 impl ServerProcess {
-    fn start(dir: &Path) -> Self {
-        let bin = std::env::var_os("IDENT_SERVER_BIN")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                let exe = std::env::current_exe().unwrap();
-                exe.parent()
-                    .and_then(Path::parent)
-                    .unwrap()
-                    .join("ident-server")
-            });
-        assert!(
-            bin.exists(),
-            "{} not found: build it first (cargo build --release -p ident-server --bin ident-server) or set IDENT_SERVER_BIN",
-            bin.display()
-        );
+    fn start(bin: &Path, dir: &Path) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -174,7 +195,7 @@ impl ServerProcess {
             .port();
         let base = format!("http://127.0.0.1:{port}");
         let log = dir.join("server.log");
-        let child = Command::new(&bin)
+        let child = Command::new(bin)
             .arg("serve")
             .arg("--db")
             .arg(dir.join("load.db"))
