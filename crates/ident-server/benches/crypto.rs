@@ -122,9 +122,7 @@ fn main() {
         measure(rounds, 500, || {
             // A fresh cache each time: the replay check must pass.
             let cache = MemoryReplayCache::new();
-            black_box(
-                verify_proof(&proof, &jwk, Method::Get, &url, UnixTime(T0), &cache).unwrap(),
-            );
+            black_box(verify_proof(&proof, &jwk, Method::Get, &url, UnixTime(T0), &cache).unwrap());
         }),
     );
     report(

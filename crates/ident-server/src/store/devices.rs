@@ -121,7 +121,9 @@ pub enum CodeTry {
 pub trait DeviceStore {
     /// Creates an enrollment for `user`; `token_hash_of(id)` gives the
     /// SHA-256 of its token once the id is known. Audits `enrollment.created`
-    /// by `actor`. Returns the id.
+    /// by `actor`. Returns the id. First removes the `pending_sms` devices
+    /// whose enrollment or code expired untried (audited
+    /// `enrollment.abandoned`): they could never be used.
     fn create_enrollment(
         &self,
         user: UserId,
@@ -136,7 +138,10 @@ pub trait DeviceStore {
     /// `token_hash` for `device`: without SMS (`pending_sms == false`) the
     /// token is used up and the device is active; with SMS the enrollment is
     /// bound to a `pending_sms` device. `None`: no such claimable token.
-    /// Audits `enrollment.completed` or `enrollment.device_pending`.
+    /// Audits `enrollment.completed` or `enrollment.device_pending`. Like
+    /// [`DeviceStore::create_enrollment`], first removes the `pending_sms`
+    /// devices whose enrollment or code expired untried (audited
+    /// `enrollment.abandoned`).
     fn claim_enrollment(
         &self,
         token_hash: &[u8; 32],
