@@ -180,7 +180,7 @@ impl AuthStore for SqliteStore {
             let n = tx
                 .prepare_cached(
                     "UPDATE challenges SET answered_at = ?1, decision = ?2
-                 WHERE id = ?3 AND device_id = ?4 AND answered_at IS NULL",
+                     WHERE id = ?3 AND device_id = ?4 AND answered_at IS NULL",
                 )?
                 .execute(params![now, a.kind.as_str(), a.challenge_id, a.device_id])?;
             if n != 1 {
@@ -214,7 +214,7 @@ impl AuthStore for SqliteStore {
                     let n = tx
                         .prepare_cached(
                             "UPDATE users SET push_locked_at = ?1, push_lock_reason = ?2
-                         WHERE id = ?3 AND push_locked_at IS NULL",
+                             WHERE id = ?3 AND push_locked_at IS NULL",
                         )?
                         .execute(params![now, reason, a.user_id.0])?;
                     status = TxnStatus::Locked;
