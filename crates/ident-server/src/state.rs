@@ -6,6 +6,8 @@ use ident_core::account::ServerUrl;
 use ident_core::jose::EcKeyPair;
 use ident_core::ports::Clock;
 use ident_core::secret::SecretBytes;
+use ring::aead::{self, LessSafeKey, UnboundKey};
+use ring::hkdf;
 
 use crate::config::Config;
 use crate::problem::ApiError;
@@ -18,21 +20,42 @@ pub struct ServerKey {
     pub kid: String,
     /// The key pair.
     pub pair: EcKeyPair,
+    /// AES-256-GCM key derived from the signing key (HKDF-SHA256), for
+    /// secrets the service must keep and repeat but not store in clear (the
+    /// trust token of an approved login: `services::trust::seal`). Derived
+    /// once here instead of per request; a new server key makes a new one.
+    pub seal: LessSafeKey,
+}
+
+/// HKDF salt and info of [`ServerKey::seal`]; a new purpose gets new labels.
+const SEAL_SALT: &[u8] = b"ident at-rest seal v1";
+const SEAL_INFO: &[u8] = b"aes-256-gcm";
+
+fn seal_key(pkcs8: &SecretBytes) -> Result<LessSafeKey, StoreError> {
+    let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, SEAL_SALT).extract(pkcs8.expose());
+    let info = [SEAL_INFO];
+    let okm = prk
+        .expand(&info, &aead::AES_256_GCM)
+        .map_err(|_| StoreError::Db("cannot derive the seal key".into()))?;
+    Ok(LessSafeKey::new(UnboundKey::from(okm)))
 }
 
 impl ServerKey {
     /// Loads the active key from the store, generating and storing one on first start.
     pub fn load_or_create(store: &dyn Store, now: i64) -> Result<Self, StoreError> {
         if let Some((kid, pkcs8)) = store.active_server_key()? {
-            let pair = EcKeyPair::from_pkcs8(&SecretBytes::new(pkcs8))
+            let pkcs8 = SecretBytes::new(pkcs8);
+            let pair = EcKeyPair::from_pkcs8(&pkcs8)
                 .map_err(|e| StoreError::Corrupt(format!("server key: {e}")))?;
-            return Ok(Self { kid, pair });
+            let seal = seal_key(&pkcs8)?;
+            return Ok(Self { kid, pair, seal });
         }
         let (pair, pkcs8) =
             EcKeyPair::generate().map_err(|e| StoreError::Db(format!("server key: {e}")))?;
         let kid = pair.public_jwk().thumbprint().to_string()[..16].to_owned();
         store.insert_server_key(&kid, pkcs8.expose(), now)?;
-        Ok(Self { kid, pair })
+        let seal = seal_key(&pkcs8)?;
+        Ok(Self { kid, pair, seal })
     }
 }
 

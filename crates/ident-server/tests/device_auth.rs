@@ -574,6 +574,94 @@ async fn trusted_browser_skips_the_second_factor_until_not_me() {
 }
 
 #[tokio::test]
+async fn trust_token_is_repeated_but_never_stored_in_clear() {
+    let s = Server::start(no_edit).await;
+    set_interval(&s, "1000", 30).await;
+    let dev = enroll(&s, "1000").await;
+    let t = start_ok(&s, "1000", "push").await;
+    let txn = t["txn"].as_str().unwrap();
+    let c = dev.fetch(None).await.remove(0);
+    dev.answer(&c, approve(t["number"].as_str().unwrap()))
+        .await
+        .unwrap();
+    let token = status(&s, txn, 0).await["trust_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Repeated on every read of that login's status.
+    assert_eq!(status(&s, txn, 0).await["trust_token"], token.as_str());
+    // Stored sealed: neither the row nor any byte of the database files
+    // (database and WAL) holds the token.
+    let row = s.state.store.txn(txn).unwrap().unwrap();
+    let sealed = row.trust_token_sealed.unwrap();
+    assert!(!sealed.windows(token.len()).any(|w| w == token.as_bytes()));
+    let sig = token.rsplit('.').next().unwrap();
+    for file in ["ident.db", "ident.db-wal"] {
+        let bytes = std::fs::read(s.dir.path().join(file)).unwrap_or_default();
+        assert!(
+            !bytes.windows(sig.len()).any(|w| w == sig.as_bytes()),
+            "{file} holds the trust token"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_login_is_followed_only_by_the_key_that_started_it() {
+    let s = Server::start(no_edit).await;
+    let other = admin::create_api_key(s.state.store.as_ref(), "Anderes-Portal", T0)
+        .unwrap()
+        .key
+        .to_string();
+    let as_other = |method: Method, path: &str| {
+        s.http
+            .request(method, format!("{}{path}", s.base))
+            .bearer_auth(&other)
+    };
+    let dev = enroll(&s, "1000").await;
+
+    // Push: the other portal's key finds no such login, before and after the answer.
+    let t = start_ok(&s, "1000", "push").await;
+    let txn = t["txn"].as_str().unwrap();
+    let r = as_other(Method::GET, &format!("/api/v1/auth/{txn}"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(r, 404, "not-found").await;
+    let c = dev.fetch(None).await.remove(0);
+    dev.answer(&c, approve(t["number"].as_str().unwrap()))
+        .await
+        .unwrap();
+    let r = as_other(Method::GET, &format!("/api/v1/auth/{txn}?wait=1"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(r, 404, "not-found").await;
+    assert_eq!(status(&s, txn, 0).await["status"], "approved");
+
+    // SMS: the other key can neither use nor burn the code's tries.
+    let t = start_ok(&s, "2000", "sms").await;
+    let txn = t["txn"].as_str().unwrap();
+    let code = s.outbox_code();
+    for _ in 0..4 {
+        let r = as_other(Method::POST, &format!("/api/v1/auth/{txn}/sms"))
+            .json(&json!({"code": code}))
+            .send()
+            .await
+            .unwrap();
+        assert_problem(r, 404, "not-found").await;
+    }
+    assert_eq!(status(&s, txn, 0).await["status"], "pending");
+    let r = s
+        .rp(Method::POST, &format!("/api/v1/auth/{txn}/sms"))
+        .json(&json!({"code": code}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(status(&s, txn, 0).await["status"], "approved");
+}
+
+#[tokio::test]
 async fn fourth_open_login_is_refused() {
     let s = Server::start(no_edit).await;
     let dev = enroll(&s, "1000").await;

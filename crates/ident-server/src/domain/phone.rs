@@ -45,6 +45,19 @@ impl PhoneNumber {
         Ok(Self(n.format().mode(Mode::E164).to_string()))
     }
 
+    /// A number read back from storage, where only [`PhoneNumber::parse`]d
+    /// numbers are written. Checks the E.164 shape (`+`, 8 to 15 digits)
+    /// without the libphonenumber metadata: that full parse cost more than
+    /// the SQL of the query that read it, on every login.
+    pub fn from_stored(s: &str) -> Result<Self, PhoneNumberError> {
+        let digits = s.strip_prefix('+').ok_or(PhoneNumberError::Invalid)?;
+        if (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(PhoneNumberError::Invalid)
+        }
+    }
+
     /// The E.164 text.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -118,6 +131,26 @@ mod tests {
             &"1".repeat(50),
         ] {
             assert!(PhoneNumber::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn stored_numbers_are_checked_for_their_shape_only() {
+        let p = PhoneNumber::parse("0151 12345678").unwrap();
+        assert_eq!(PhoneNumber::from_stored(p.as_str()), Ok(p));
+        for bad in [
+            "",
+            "+",
+            "4915112345678",
+            "+49 151 1234",
+            "+491511234567890123",
+            "+49x5112345678",
+        ] {
+            assert_eq!(
+                PhoneNumber::from_stored(bad),
+                Err(PhoneNumberError::Invalid),
+                "{bad}"
+            );
         }
     }
 

@@ -4,8 +4,10 @@
 //!
 //! These calls are made by the portal during a login, for a browser that is
 //! not logged in yet, so they take the API key only (no `Ident-Actor`).
-//! Transaction ids are 128-bit random: unguessable, so knowing one is what
-//! lets a portal follow its own login.
+//! A login belongs to the API key that started it: its status and its SMS
+//! code are answered only for that key, any other key gets `not-found` as for
+//! an unknown id (so a key cannot even learn that the id exists). Transaction
+//! ids are also 128-bit random, unguessable.
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -100,13 +102,13 @@ async fn start(
     ),
     responses(
         (status = 200, description = "The status", body = StatusView),
-        (status = 404, description = "`not-found`", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`: no such login, or started with another API key", body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
 )]
 async fn status(
     State(state): State<AppState>,
-    _client: RpClient,
+    client: RpClient,
     Path(txn): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<StatusView>, ApiError> {
@@ -115,7 +117,7 @@ async fn status(
     if txn.is_empty() || txn.len() > 64 {
         return Err(ApiError::not_found("The login transaction"));
     }
-    Ok(Json(service::status(&state, &txn, wait).await?))
+    Ok(Json(service::status(&state, &client, &txn, wait).await?))
 }
 
 /// `POST /api/v1/auth/{txn}/sms`.

@@ -231,6 +231,7 @@ pub async fn start(
 }
 
 fn new_txn(
+    client: &RpClient,
     user: &User,
     method: &'static str,
     status: TxnStatus,
@@ -241,6 +242,7 @@ fn new_txn(
     Ok(NewTxn {
         id: new_id()?,
         user_id: user.id,
+        api_key_id: client.key_id,
         method,
         status,
         number: None,
@@ -278,7 +280,7 @@ async fn start_trusted(
     ctx: &ChallengeContext,
 ) -> Result<Started, ApiError> {
     let now = state.now();
-    let txn = new_txn(user, "trusted", TxnStatus::Approved, ctx, now, 0)?;
+    let txn = new_txn(client, user, "trusted", TxnStatus::Approved, ctx, now, 0)?;
     let audit = started_audit(client, user, &txn, json!({}));
     let started = Started {
         txn: txn.id.clone(),
@@ -301,7 +303,7 @@ async fn start_sms(
     }
     let now = state.now();
     let ttl = state.config.policy.sms_code_ttl_secs;
-    let txn = new_txn(user, "sms", TxnStatus::Pending, ctx, now, ttl)?;
+    let txn = new_txn(client, user, "sms", TxnStatus::Pending, ctx, now, ttl)?;
     let audit = started_audit(client, user, &txn, json!({}));
     let started = Started {
         txn: txn.id.clone(),
@@ -330,6 +332,7 @@ async fn start_push(
     let policy = &state.config.policy;
     let now = state.now();
     let mut txn = new_txn(
+        client,
         user,
         "push",
         TxnStatus::Pending,
@@ -416,26 +419,66 @@ async fn start_push(
     Ok(started)
 }
 
-/// The status of `txn_id`; with `wait > 0` (already capped by the caller)
-/// held until it is decided or `wait` seconds have passed.
-pub async fn status(state: &AppState, txn_id: &str, wait: u64) -> Result<StatusView, ApiError> {
+/// The transaction `id` as `client` may see it: only the API key that
+/// started a login may follow it; for any other key it does not exist.
+async fn client_txn(state: &AppState, client: &RpClient, id: &str) -> Result<Txn, ApiError> {
+    let tid = id.to_owned();
+    state
+        .db(move |s| s.txn(&tid))
+        .await?
+        .filter(|t| t.api_key_id == Some(client.key_id))
+        .ok_or_else(not_found_txn)
+}
+
+/// The trust token stored (sealed) with an approved `txn`, if it opens.
+fn stored_trust_token(state: &AppState, txn: &Txn) -> Option<String> {
+    let sealed = txn.trust_token_sealed.as_deref()?;
+    let token = trust::open_sealed(&state.server_key.seal, &txn.id, sealed);
+    if token.is_none() {
+        // Sealed under an earlier server key (which also ended the trust) or damaged.
+        tracing::warn!(txn = %txn.id, "a stored trust token does not open; left out of the status");
+    }
+    token
+}
+
+/// Seals `token` for storage with login `txn_id` (see `services::trust`).
+fn seal_for(
+    state: &AppState,
+    txn_id: &str,
+    token: Option<&String>,
+) -> Result<Option<Vec<u8>>, ApiError> {
+    token
+        .map(|t| trust::seal(&state.server_key.seal, txn_id, t))
+        .transpose()
+}
+
+/// The status of `txn_id` for `client` (the key that started it); with
+/// `wait > 0` (already capped by the caller) held until it is decided or
+/// `wait` seconds have passed.
+pub async fn status(
+    state: &AppState,
+    client: &RpClient,
+    txn_id: &str,
+    wait: u64,
+) -> Result<StatusView, ApiError> {
     let deadline = Instant::now() + Duration::from_secs(wait);
     loop {
         let waiter = state.wakeups.txn(txn_id);
-        let id = txn_id.to_owned();
-        let txn = state
-            .db(move |s| s.txn(&id))
-            .await?
-            .ok_or_else(not_found_txn)?;
+        let txn = client_txn(state, client, txn_id).await?;
         let now = state.now();
         let status = effective_status(&txn, now);
         let left = deadline.saturating_duration_since(Instant::now());
         if status != TxnStatus::Pending || left.is_zero() {
+            let trust_token = if status == TxnStatus::Approved {
+                stored_trust_token(state, &txn)
+            } else {
+                None
+            };
             return Ok(StatusView {
                 status: status.as_str(),
                 method: txn.method,
                 expires_at: txn.expires_at,
-                trust_token: txn.trust_token.filter(|_| status == TxnStatus::Approved),
+                trust_token,
             });
         }
         // Wake at the latest when it expires (plus a second for rounding).
@@ -541,13 +584,17 @@ pub async fn answer(
     } else {
         None
     };
+    let sealed = match seal_for(state, &ch.txn_id, trust_token.as_ref()) {
+        Ok(s) => s,
+        Err(e) => {
+            if let Some(tok) = &trust_token {
+                revoke_unused_trust(state, &user, tok).await;
+            }
+            return Err(e);
+        }
+    };
     let policy = &state.config.policy;
-    let (c, t, d, tt) = (
-        ch.id.clone(),
-        ch.txn_id.clone(),
-        device.id.clone(),
-        trust_token.clone(),
-    );
+    let (c, t, d, tt) = (ch.id.clone(), ch.txn_id.clone(), device.id.clone(), sealed);
     let (window, max) = (policy.denial_window_secs, policy.max_denials);
     let uid = user.id;
     let applied = state
@@ -561,7 +608,7 @@ pub async fn answer(
                     kind,
                     denial_window_secs: window,
                     max_denials: max,
-                    trust_token: tt.as_deref(),
+                    trust_token_sealed: tt.as_deref(),
                 },
                 now,
             )
@@ -623,11 +670,7 @@ pub async fn check_sms(
     txn_id: &str,
     code: &str,
 ) -> Result<StatusView, ApiError> {
-    let id = txn_id.to_owned();
-    let txn = state
-        .db(move |s| s.txn(&id))
-        .await?
-        .ok_or_else(not_found_txn)?;
+    let txn = client_txn(state, client, txn_id).await?;
     if txn.method != "sms" {
         return Err(ApiError::new(
             axum::http::StatusCode::CONFLICT,
@@ -664,9 +707,18 @@ pub async fn check_sms(
             } else {
                 None
             };
-            let (id, tok, a) = (txn.id.clone(), token.clone(), audit("auth.sms_approved"));
+            let sealed = match seal_for(state, &txn.id, token.as_ref()) {
+                Ok(s) => s,
+                Err(e) => {
+                    if let Some(tok) = &token {
+                        revoke_unused_trust(state, &user, tok).await;
+                    }
+                    return Err(e);
+                }
+            };
+            let (id, a) = (txn.id.clone(), audit("auth.sms_approved"));
             let decided = state
-                .db(move |s| s.decide_txn(&id, TxnStatus::Approved, tok.as_deref(), now, &a))
+                .db(move |s| s.decide_txn(&id, TxnStatus::Approved, sealed.as_deref(), now, &a))
                 .await?;
             if !decided {
                 if let Some(tok) = &token {
@@ -710,6 +762,7 @@ mod tests {
         let t = Txn {
             id: "t".into(),
             user_id: crate::store::UserId(1),
+            api_key_id: Some(1),
             method: "push".into(),
             status: TxnStatus::Pending,
             number: None,
@@ -718,7 +771,7 @@ mod tests {
             created_at: 0,
             expires_at: 100,
             decided_at: None,
-            trust_token: None,
+            trust_token_sealed: None,
         };
         assert_eq!(effective_status(&t, 100), TxnStatus::Pending);
         assert_eq!(effective_status(&t, 101), TxnStatus::Expired);

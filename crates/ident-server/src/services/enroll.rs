@@ -73,8 +73,8 @@ impl ReplayCache for StoreReplayCache<'_> {
     }
 }
 
-/// Checks a proof for `method` on `url` signed by `jwk` (call it on the
-/// blocking pool: it writes the replay record). `touch`: the device whose
+/// Checks a proof for `method` on `url` signed by `jwk` (call it inside
+/// `AppState::db`: it writes the replay record). `touch`: the device whose
 /// `last_used_at` an accepted proof updates.
 pub fn check_proof(
     store: &dyn Store,

@@ -17,8 +17,17 @@
 //! not expired, its row exists for this user and is not revoked, and it was
 //! issued no longer ago than the user's **current** interval — so shortening
 //! the interval shortens existing trust at once, and setting it to 0 ends it.
+//!
+//! The token of an approved login is repeated on every status read of that
+//! login, so the service keeps it — sealed ([`seal`]), never in clear: a
+//! leaked copy of `auth_txns` (a backup of some tables, a support dump, a
+//! read-only injection) yields no token that skips anyone's second factor.
+//! Whoever holds the whole database holds the server key too and could sign
+//! tokens anyway; the seal is against partial leaks, as the hashed API keys
+//! and SMS codes are.
 
 use ident_core::jose::{self, b64};
+use ring::aead::{Aad, LessSafeKey, NONCE_LEN, Nonce};
 use ring::rand::{SecureRandom, SystemRandom};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -49,6 +58,53 @@ pub struct TrustClaims {
     pub iat: i64,
     /// Expires at: `iat` + the interval when issued.
     pub exp: i64,
+}
+
+/// The first byte of a sealed token: the format version.
+const SEALED_V1: u8 = 1;
+
+/// Seals `token` for storage with the login `txn_id` (AES-256-GCM under
+/// `ServerKey::seal`, a random nonce, the transaction id as associated
+/// data, so a sealed token opens only for its own login). Layout:
+/// version (1) ‖ nonce (12) ‖ ciphertext ‖ tag (16).
+pub fn seal(key: &LessSafeKey, txn_id: &str, token: &str) -> Result<Vec<u8>, ApiError> {
+    let mut nonce = [0u8; NONCE_LEN];
+    SystemRandom::new().fill(&mut nonce).map_err(|_| {
+        tracing::error!("the system random generator failed");
+        ApiError::internal()
+    })?;
+    let mut data = token.as_bytes().to_vec();
+    key.seal_in_place_append_tag(
+        Nonce::assume_unique_for_key(nonce),
+        Aad::from(txn_id.as_bytes()),
+        &mut data,
+    )
+    .map_err(|_| {
+        tracing::error!("cannot seal a trust token");
+        ApiError::internal()
+    })?;
+    let mut out = Vec::with_capacity(1 + NONCE_LEN + data.len());
+    out.push(SEALED_V1);
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(&data);
+    Ok(out)
+}
+
+/// Opens what [`seal`] made for `txn_id`; `None` when it does not open (made
+/// under an earlier server key, for another login, or damaged) — the status
+/// then simply carries no token.
+pub fn open_sealed(key: &LessSafeKey, txn_id: &str, sealed: &[u8]) -> Option<String> {
+    let (&version, rest) = sealed.split_first()?;
+    if version != SEALED_V1 || rest.len() < NONCE_LEN {
+        return None;
+    }
+    let (nonce, data) = rest.split_at(NONCE_LEN);
+    let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
+    let mut data = data.to_vec();
+    let plain = key
+        .open_in_place(nonce, Aad::from(txn_id.as_bytes()), &mut data)
+        .ok()?;
+    String::from_utf8(plain.to_vec()).ok()
 }
 
 /// Keeps at most `max` characters of `s` (user agents can be long; IPs are short).
@@ -231,6 +287,40 @@ mod tests {
     fn clipping_drops_controls_and_keeps_char_boundaries() {
         assert_eq!(clip("Mozilla\r\n/5.0", 100), "Mozilla/5.0");
         assert_eq!(clip("äöü", 2), "äö");
+    }
+
+    fn key(byte: u8) -> LessSafeKey {
+        LessSafeKey::new(
+            ring::aead::UnboundKey::new(&ring::aead::AES_256_GCM, &[byte; 32]).unwrap(),
+        )
+    }
+
+    #[test]
+    fn sealed_tokens_open_only_for_their_login_and_key() {
+        let token = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiIxMDAwIn0.c2ln";
+        let sealed = seal(&key(1), "txn-a", token).unwrap();
+        assert!(
+            !sealed.windows(token.len()).any(|w| w == token.as_bytes()),
+            "the token must not be readable in the sealed bytes"
+        );
+        assert_ne!(
+            sealed,
+            seal(&key(1), "txn-a", token).unwrap(),
+            "fresh nonce"
+        );
+        assert_eq!(
+            open_sealed(&key(1), "txn-a", &sealed).as_deref(),
+            Some(token)
+        );
+        // Moved to another login, under another server key, or damaged: nothing.
+        assert_eq!(open_sealed(&key(1), "txn-b", &sealed), None);
+        assert_eq!(open_sealed(&key(2), "txn-a", &sealed), None);
+        let mut bad = sealed.clone();
+        let last = bad.len() - 1;
+        bad[last] ^= 1;
+        assert_eq!(open_sealed(&key(1), "txn-a", &bad), None);
+        assert_eq!(open_sealed(&key(1), "txn-a", &sealed[..10]), None);
+        assert_eq!(open_sealed(&key(1), "txn-a", &[]), None);
     }
 
     #[test]

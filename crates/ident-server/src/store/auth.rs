@@ -61,6 +61,8 @@ pub struct NewTxn {
     pub id: String,
     /// The user logging in.
     pub user_id: UserId,
+    /// The relying party's API key that started it (only it may follow it).
+    pub api_key_id: i64,
     /// `push`, `sms` or `trusted`.
     pub method: &'static str,
     /// Initial status (`pending`, or `approved` for `trusted`).
@@ -86,6 +88,9 @@ pub struct Txn {
     pub id: String,
     /// The user.
     pub user_id: UserId,
+    /// The API key that started it; `None` for logins from before schema v3,
+    /// which no key may follow.
+    pub api_key_id: Option<i64>,
     /// `push`, `sms` or `trusted`.
     pub method: String,
     /// Stored status.
@@ -102,8 +107,9 @@ pub struct Txn {
     pub expires_at: i64,
     /// Decision time.
     pub decided_at: Option<i64>,
-    /// Trust token issued on approval, if any.
-    pub trust_token: Option<String>,
+    /// Trust token issued on approval, if any, sealed (see
+    /// `services::trust::seal`): never stored in clear.
+    pub trust_token_sealed: Option<Vec<u8>>,
 }
 
 /// A challenge to insert with its transaction.
@@ -191,8 +197,8 @@ pub struct ApplyAnswer<'a> {
     pub denial_window_secs: i64,
     /// Denials that lock push.
     pub max_denials: u32,
-    /// The trust token issued for an approval, stored with the decision.
-    pub trust_token: Option<&'a str>,
+    /// The trust token issued for an approval, sealed, stored with the decision.
+    pub trust_token_sealed: Option<&'a [u8]>,
 }
 
 /// What applying an answer did.
@@ -242,13 +248,13 @@ pub trait AuthStore {
     /// `challenge.answered` and, when it locks, `push.locked`.
     fn apply_answer(&self, a: &ApplyAnswer<'_>, now: i64) -> Result<Applied, StoreError>;
     /// Decides a pending, unexpired transaction (`approved` or `denied`,
-    /// with the trust token issued for an approval), with `audit`. False
-    /// when it was not pending any more or expired.
+    /// with the sealed trust token issued for an approval), with `audit`.
+    /// False when it was not pending any more or expired.
     fn decide_txn(
         &self,
         id: &str,
         status: TxnStatus,
-        trust_token: Option<&str>,
+        trust_token_sealed: Option<&[u8]>,
         now: i64,
         audit: &NewAuditEntry,
     ) -> Result<bool, StoreError>;

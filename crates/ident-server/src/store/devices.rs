@@ -121,7 +121,9 @@ pub enum CodeTry {
 pub trait DeviceStore {
     /// Creates an enrollment for `user`; `token_hash_of(id)` gives the
     /// SHA-256 of its token once the id is known. Audits `enrollment.created`
-    /// by `actor`. Returns the id.
+    /// by `actor`. Returns the id. First removes the `pending_sms` devices
+    /// whose enrollment or code expired untried (audited
+    /// `enrollment.abandoned`): they could never be used.
     fn create_enrollment(
         &self,
         user: UserId,
@@ -136,7 +138,10 @@ pub trait DeviceStore {
     /// `token_hash` for `device`: without SMS (`pending_sms == false`) the
     /// token is used up and the device is active; with SMS the enrollment is
     /// bound to a `pending_sms` device. `None`: no such claimable token.
-    /// Audits `enrollment.completed` or `enrollment.device_pending`.
+    /// Audits `enrollment.completed` or `enrollment.device_pending`. Like
+    /// [`DeviceStore::create_enrollment`], first removes the `pending_sms`
+    /// devices whose enrollment or code expired untried (audited
+    /// `enrollment.abandoned`).
     fn claim_enrollment(
         &self,
         token_hash: &[u8; 32],
@@ -190,8 +195,10 @@ pub trait DeviceStore {
     /// The user's active devices, oldest first.
     fn active_devices(&self, user: UserId) -> Result<Vec<Device>, StoreError>;
     /// Records proof id `key` (thumbprint and `jti`) until `keep_until`;
-    /// true if it was new. Purges a few expired records and, when new and
-    /// `touch` is set, updates that device's `last_used_at`.
+    /// true if it was new. A record is the pair: the same proof always comes
+    /// with the same `keep_until` (its signed `iat` + 60 s). Now and then purges expired records; when new and
+    /// `touch` is set, updates that device's `last_used_at` (at most once a
+    /// minute).
     fn first_use_proof(
         &self,
         key: &str,

@@ -3,7 +3,8 @@
 //! Handlers and services see only these traits (through [`Store`]), so a
 //! PostgreSQL implementation can be added without touching them. The traits
 //! are synchronous; the async side calls them through [`crate::state::AppState::db`],
-//! which runs them on tokio's blocking pool. Every method is one transaction:
+//! which runs them right on the async worker (each is a short transaction;
+//! see there why). Every method is one transaction:
 //! it either happens completely or not at all, and the methods that decide
 //! something (an answer, a used token, an SMS try) decide it atomically.
 

@@ -3,21 +3,40 @@
 //!
 //! Never edit a released migration: add a new one. A database from a newer
 //! version is refused rather than guessed at.
+//!
+//! Migrations run with foreign keys off, as SQLite's procedure for changing
+//! a table requires (create the new table, copy, drop the old one, rename):
+//! with them on, dropping the old table would delete the rows that refer to
+//! it. Each migration ends with `PRAGMA foreign_key_check` inside its
+//! transaction, so one that leaves a dangling reference is rolled back.
 
 use rusqlite::Connection;
 
 use super::StoreError;
 
 /// The migrations, oldest first; migration `i` takes the schema to version `i + 1`.
-pub const MIGRATIONS: &[&str] = &[include_str!("schema.sql")];
+pub const MIGRATIONS: &[&str] = &[
+    include_str!("schema.sql"),
+    include_str!("schema_v2.sql"),
+    include_str!("schema_v3.sql"),
+    include_str!("schema_v4.sql"),
+    include_str!("schema_v5.sql"),
+];
 
 /// The schema version this build writes.
 pub fn current_version() -> u32 {
     u32::try_from(MIGRATIONS.len()).unwrap_or(u32::MAX)
 }
 
-/// Brings `conn` up to [`current_version`].
+/// Brings `conn` up to [`current_version`]. Call it before turning foreign
+/// keys on (see the module docs); it refuses to run with them on.
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let fk: bool = conn.query_row("PRAGMA foreign_keys", [], |r| r.get(0))?;
+    if fk {
+        return Err(StoreError::Db(
+            "migrations must run with foreign keys off".into(),
+        ));
+    }
     let version: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if version > current_version() {
         return Err(StoreError::Corrupt(format!(
@@ -28,6 +47,16 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
+        let dangling: i64 =
+            tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })?;
+        if dangling > 0 {
+            return Err(StoreError::Corrupt(format!(
+                "migration to version {} leaves {dangling} broken references",
+                i + 1
+            )));
+        }
         tx.pragma_update(
             None,
             "user_version",
@@ -42,9 +71,15 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
 mod tests {
     use super::*;
 
+    fn fresh() -> Connection {
+        let c = Connection::open_in_memory().unwrap();
+        c.pragma_update(None, "foreign_keys", "OFF").unwrap();
+        c
+    }
+
     #[test]
     fn migrates_empty_database_and_is_idempotent() {
-        let mut c = Connection::open_in_memory().unwrap();
+        let mut c = fresh();
         migrate(&mut c).unwrap();
         migrate(&mut c).unwrap();
         let v: u32 = c
@@ -63,9 +98,81 @@ mod tests {
 
     #[test]
     fn refuses_newer_database() {
-        let mut c = Connection::open_in_memory().unwrap();
+        let mut c = fresh();
         c.pragma_update(None, "user_version", current_version() + 1)
             .unwrap();
         assert!(matches!(migrate(&mut c), Err(StoreError::Corrupt(_))));
+    }
+
+    #[test]
+    fn refuses_to_run_with_foreign_keys_on() {
+        let mut c = fresh();
+        c.pragma_update(None, "foreign_keys", "ON").unwrap();
+        assert!(matches!(migrate(&mut c), Err(StoreError::Db(_))));
+    }
+
+    /// Version 2 to 3 rebuilds auth_txns: nothing that refers to a login may
+    /// be lost, and the clear trust token must be gone. Version 4 rebuilds
+    /// the proof replay window, which must keep its records.
+    #[test]
+    fn v3_keeps_logins_and_what_refers_to_them_and_drops_clear_tokens() {
+        let mut c = fresh();
+        for (i, sql) in MIGRATIONS[..2].iter().enumerate() {
+            c.execute_batch(sql).unwrap();
+            c.pragma_update(None, "user_version", i as i64 + 1).unwrap();
+        }
+        c.execute_batch(
+            "INSERT INTO users (id, login, display_name, password_hash, role, created_at)
+                 VALUES (1, '1000', 'B', 'x', 'broker', 1);
+             INSERT INTO devices (id, user_id, jwk, name, platform, status, created_at)
+                 VALUES ('d1', 1, '{}', 'd', 'linux', 'active', 1);
+             INSERT INTO auth_txns (id, user_id, method, status, ip, user_agent, service,
+                                    created_at, expires_at, decided_at, trust_token)
+                 VALUES ('t1', 1, 'push', 'approved', '192.0.2.1', 'ua', 'Portal', 1, 121, 5,
+                         'eyJ.clear.token');
+             INSERT INTO auth_txns (id, user_id, method, status, ip, user_agent, service,
+                                    created_at, expires_at)
+                 VALUES ('t2', 1, 'sms', 'pending', '192.0.2.1', 'ua', 'Portal', 1, 301);
+             INSERT INTO challenges (id, txn_id, device_id, token, expires_at)
+                 VALUES ('c1', 't1', 'd1', 'jws', 121);
+             INSERT INTO sms_codes (txn_id, code_hash, expires_at) VALUES ('t2', x'00', 301);
+             INSERT INTO proof_jtis (jti, expires_at) VALUES ('thumb.jti1', 160);",
+        )
+        .unwrap();
+        migrate(&mut c).unwrap();
+        let count = |sql: &str| -> i64 { c.query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(count("SELECT count(*) FROM auth_txns"), 2);
+        assert_eq!(
+            count("SELECT count(*) FROM challenges WHERE txn_id = 't1'"),
+            1
+        );
+        assert_eq!(
+            count("SELECT count(*) FROM sms_codes WHERE txn_id = 't2'"),
+            1
+        );
+        assert_eq!(
+            count(
+                "SELECT count(*) FROM auth_txns WHERE api_key_id IS NULL AND trust_token_sealed IS NULL"
+            ),
+            2
+        );
+        let columns: String = c
+            .query_row(
+                "SELECT group_concat(name) FROM pragma_table_info('auth_txns')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(!columns.split(',').any(|n| n == "trust_token"), "{columns}");
+        // The children still point at the rebuilt table: cascades work.
+        c.pragma_update(None, "foreign_keys", "ON").unwrap();
+        c.execute("DELETE FROM auth_txns WHERE id = 't1'", [])
+            .unwrap();
+        assert_eq!(count("SELECT count(*) FROM challenges"), 0);
+        // And the old CHECK rules hold in their new form.
+        assert!(
+            c.execute("UPDATE auth_txns SET status = 'bogus' WHERE id = 't2'", [])
+                .is_err()
+        );
     }
 }

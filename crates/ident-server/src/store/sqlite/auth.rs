@@ -13,58 +13,61 @@ use crate::store::auth::{
 };
 use crate::store::{AuthStore, NewAuditEntry, StoreError, UserId};
 
-const TXN_COLUMNS: &str = "id, user_id, method, status, number, ip, user_agent, created_at, expires_at, decided_at, trust_token";
+const TXN_COLUMNS: &str = "id, user_id, api_key_id, method, status, number, ip, user_agent, \
+     created_at, expires_at, decided_at, trust_token_sealed";
 
 fn txn_from_row(r: &Row<'_>) -> rusqlite::Result<Result<Txn, StoreError>> {
-    let status: String = r.get(3)?;
+    let status: String = r.get(4)?;
     let Some(status) = TxnStatus::parse(&status) else {
         return Ok(Err(StoreError::Corrupt("auth_txns.status".into())));
     };
     Ok(Ok(Txn {
         id: r.get(0)?,
         user_id: UserId(r.get(1)?),
-        method: r.get(2)?,
+        api_key_id: r.get(2)?,
+        method: r.get(3)?,
         status,
-        number: r.get(4)?,
-        ip: r.get(5)?,
-        user_agent: r.get(6)?,
-        created_at: r.get(7)?,
-        expires_at: r.get(8)?,
-        decided_at: r.get(9)?,
-        trust_token: r.get(10)?,
+        number: r.get(5)?,
+        ip: r.get(6)?,
+        user_agent: r.get(7)?,
+        created_at: r.get(8)?,
+        expires_at: r.get(9)?,
+        decided_at: r.get(10)?,
+        trust_token_sealed: r.get(11)?,
     }))
 }
 
 fn insert_txn_tx(tx: &Transaction<'_>, t: &NewTxn) -> Result<(), StoreError> {
     let decided_at = (t.status != TxnStatus::Pending).then_some(t.created_at);
-    tx.execute(
-        "INSERT INTO auth_txns (id, user_id, method, status, number, ip, user_agent, service,
-                                created_at, expires_at, decided_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        params![
-            t.id,
-            t.user_id.0,
-            t.method,
-            t.status.as_str(),
-            t.number,
-            t.ip,
-            t.user_agent,
-            t.service,
-            t.created_at,
-            t.expires_at,
-            decided_at
-        ],
-    )?;
+    tx.prepare_cached(
+        "INSERT INTO auth_txns (id, user_id, api_key_id, method, status, number, ip, user_agent,
+                                service, created_at, expires_at, decided_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?
+    .execute(params![
+        t.id,
+        t.user_id.0,
+        t.api_key_id,
+        t.method,
+        t.status.as_str(),
+        t.number,
+        t.ip,
+        t.user_agent,
+        t.service,
+        t.created_at,
+        t.expires_at,
+        decided_at
+    ])?;
     Ok(())
 }
 
 /// Closes the unanswered challenges of `txn` (no decision of their own).
 fn close_challenges(tx: &Transaction<'_>, txn: &str, now: i64) -> Result<(), StoreError> {
-    tx.execute(
+    tx.prepare_cached(
         "UPDATE challenges SET answered_at = ?1, decision = 'closed'
          WHERE txn_id = ?2 AND answered_at IS NULL",
-        params![now, txn],
-    )?;
+    )?
+    .execute(params![now, txn])?;
     Ok(())
 }
 
@@ -77,31 +80,31 @@ impl AuthStore for SqliteStore {
         audit: &NewAuditEntry,
     ) -> Result<StartPush, StoreError> {
         self.write(|tx| {
-            let locked: Option<i64> = tx.query_row(
-                "SELECT push_locked_at FROM users WHERE id = ?1",
-                [txn.user_id.0],
-                |r| r.get(0),
-            )?;
+            let locked: Option<i64> = tx
+                .prepare_cached("SELECT push_locked_at FROM users WHERE id = ?1")?
+                .query_row([txn.user_id.0], |r| r.get(0))?;
             if locked.is_some() {
                 return Ok(StartPush::Locked);
             }
-            let open: u32 = tx.query_row(
-                "SELECT count(*) FROM auth_txns
-                 WHERE user_id = ?1 AND method = 'push' AND status = 'pending' AND expires_at >= ?2",
-                params![txn.user_id.0, txn.created_at],
-                |r| r.get(0),
-            )?;
+            let open: u32 = tx
+                .prepare_cached(
+                    "SELECT count(*) FROM auth_txns
+                     WHERE user_id = ?1 AND method = 'push' AND status = 'pending'
+                       AND expires_at >= ?2",
+                )?
+                .query_row(params![txn.user_id.0, txn.created_at], |r| r.get(0))?;
             if open >= max_open {
                 return Ok(StartPush::TooMany);
             }
             insert_txn_tx(tx, txn)?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO challenges (id, txn_id, device_id, token, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
             for c in challenges {
-                tx.execute(
-                    "INSERT INTO challenges (id, txn_id, device_id, token, expires_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![c.id, txn.id, c.device_id, c.token, c.expires_at],
-                )?;
+                insert.execute(params![c.id, txn.id, c.device_id, c.token, c.expires_at])?;
             }
+            drop(insert);
             audit_in(tx, audit, txn.created_at)?;
             Ok(StartPush::Started)
         })
@@ -123,11 +126,10 @@ impl AuthStore for SqliteStore {
 
     fn txn(&self, id: &str) -> Result<Option<Txn>, StoreError> {
         self.read(|c| {
-            c.query_row(
-                &format!("SELECT {TXN_COLUMNS} FROM auth_txns WHERE id = ?1"),
-                [id],
-                txn_from_row,
-            )
+            c.prepare_cached(&format!(
+                "SELECT {TXN_COLUMNS} FROM auth_txns WHERE id = ?1"
+            ))?
+            .query_row([id], txn_from_row)
             .optional()?
             .transpose()
         })
@@ -153,33 +155,34 @@ impl AuthStore for SqliteStore {
 
     fn challenge(&self, id: &str) -> Result<Option<ChallengeRow>, StoreError> {
         self.read(|c| {
-            Ok(c.query_row(
-                "SELECT c.id, c.txn_id, c.device_id, c.expires_at, c.answered_at, t.user_id, t.number
-                 FROM challenges c JOIN auth_txns t ON t.id = c.txn_id WHERE c.id = ?1",
-                [id],
-                |r| {
-                    Ok(ChallengeRow {
-                        id: r.get(0)?,
-                        txn_id: r.get(1)?,
-                        device_id: r.get(2)?,
-                        expires_at: r.get(3)?,
-                        answered_at: r.get(4)?,
-                        user_id: UserId(r.get(5)?),
-                        number: r.get(6)?,
-                    })
-                },
-            )
+            Ok(c.prepare_cached(
+                "SELECT c.id, c.txn_id, c.device_id, c.expires_at, c.answered_at,
+                            t.user_id, t.number
+                     FROM challenges c JOIN auth_txns t ON t.id = c.txn_id WHERE c.id = ?1",
+            )?
+            .query_row([id], |r| {
+                Ok(ChallengeRow {
+                    id: r.get(0)?,
+                    txn_id: r.get(1)?,
+                    device_id: r.get(2)?,
+                    expires_at: r.get(3)?,
+                    answered_at: r.get(4)?,
+                    user_id: UserId(r.get(5)?),
+                    number: r.get(6)?,
+                })
+            })
             .optional()?)
         })
     }
 
     fn apply_answer(&self, a: &ApplyAnswer<'_>, now: i64) -> Result<Applied, StoreError> {
         self.write(|tx| {
-            let n = tx.execute(
-                "UPDATE challenges SET answered_at = ?1, decision = ?2
-                 WHERE id = ?3 AND device_id = ?4 AND answered_at IS NULL",
-                params![now, a.kind.as_str(), a.challenge_id, a.device_id],
-            )?;
+            let n = tx
+                .prepare_cached(
+                    "UPDATE challenges SET answered_at = ?1, decision = ?2
+                     WHERE id = ?3 AND device_id = ?4 AND answered_at IS NULL",
+                )?
+                .execute(params![now, a.kind.as_str(), a.challenge_id, a.device_id])?;
             if n != 1 {
                 return Ok(Applied::Replayed);
             }
@@ -192,15 +195,14 @@ impl AuthStore for SqliteStore {
             let mut locked = false;
             let mut closed_txns = Vec::new();
             if a.kind != AnswerKind::Approve {
-                tx.execute(
-                    "INSERT INTO denials (user_id, at, kind) VALUES (?1, ?2, ?3)",
-                    params![a.user_id.0, now, a.kind.as_str()],
-                )?;
-                let recent: u32 = tx.query_row(
-                    "SELECT count(*) FROM denials WHERE user_id = ?1 AND at > ?2",
-                    params![a.user_id.0, now.saturating_sub(a.denial_window_secs)],
-                    |r| r.get(0),
-                )?;
+                tx.prepare_cached("INSERT INTO denials (user_id, at, kind) VALUES (?1, ?2, ?3)")?
+                    .execute(params![a.user_id.0, now, a.kind.as_str()])?;
+                let recent: u32 = tx
+                    .prepare_cached("SELECT count(*) FROM denials WHERE user_id = ?1 AND at > ?2")?
+                    .query_row(
+                        params![a.user_id.0, now.saturating_sub(a.denial_window_secs)],
+                        |r| r.get(0),
+                    )?;
                 let reason = if a.kind == AnswerKind::NotMe {
                     Some("not_me")
                 } else if recent >= a.max_denials {
@@ -209,11 +211,12 @@ impl AuthStore for SqliteStore {
                     None
                 };
                 if let Some(reason) = reason {
-                    let n = tx.execute(
-                        "UPDATE users SET push_locked_at = ?1, push_lock_reason = ?2
-                         WHERE id = ?3 AND push_locked_at IS NULL",
-                        params![now, reason, a.user_id.0],
-                    )?;
+                    let n = tx
+                        .prepare_cached(
+                            "UPDATE users SET push_locked_at = ?1, push_lock_reason = ?2
+                             WHERE id = ?3 AND push_locked_at IS NULL",
+                        )?
+                        .execute(params![now, reason, a.user_id.0])?;
                     status = TxnStatus::Locked;
                     locked = true;
                     if n == 1 {
@@ -229,7 +232,7 @@ impl AuthStore for SqliteStore {
                             now,
                         )?;
                     }
-                    let mut stmt = tx.prepare(
+                    let mut stmt = tx.prepare_cached(
                         "SELECT id FROM auth_txns WHERE user_id = ?1 AND method = 'push'
                            AND status = 'pending' AND id <> ?2",
                     )?;
@@ -238,25 +241,26 @@ impl AuthStore for SqliteStore {
                         .collect::<Result<Vec<_>, _>>()?;
                     drop(stmt);
                     for t in &closed_txns {
-                        tx.execute(
+                        tx.prepare_cached(
                             "UPDATE auth_txns SET status = 'locked', decided_at = ?1
                              WHERE id = ?2 AND status = 'pending'",
-                            params![now, t],
-                        )?;
+                        )?
+                        .execute(params![now, t])?;
                         close_challenges(tx, t, now)?;
                     }
                 }
             }
             let token = if status == TxnStatus::Approved {
-                a.trust_token
+                a.trust_token_sealed
             } else {
                 None
             };
-            let n = tx.execute(
-                "UPDATE auth_txns SET status = ?1, decided_at = ?2, trust_token = ?3
-                 WHERE id = ?4 AND status = 'pending'",
-                params![status.as_str(), now, token, a.txn_id],
-            )?;
+            let n = tx
+                .prepare_cached(
+                    "UPDATE auth_txns SET status = ?1, decided_at = ?2, trust_token_sealed = ?3
+                     WHERE id = ?4 AND status = 'pending'",
+                )?
+                .execute(params![status.as_str(), now, token, a.txn_id])?;
             if n != 1 {
                 // The transaction was already decided: the answer changes nothing.
                 return Err(StoreError::Conflict("transaction already decided".into()));
@@ -288,16 +292,17 @@ impl AuthStore for SqliteStore {
         &self,
         id: &str,
         status: TxnStatus,
-        trust_token: Option<&str>,
+        trust_token_sealed: Option<&[u8]>,
         now: i64,
         audit: &NewAuditEntry,
     ) -> Result<bool, StoreError> {
         self.write(|tx| {
-            let n = tx.execute(
-                "UPDATE auth_txns SET status = ?1, decided_at = ?2, trust_token = ?3
-                 WHERE id = ?4 AND status = 'pending' AND expires_at >= ?2",
-                params![status.as_str(), now, trust_token, id],
-            )?;
+            let n = tx
+                .prepare_cached(
+                    "UPDATE auth_txns SET status = ?1, decided_at = ?2, trust_token_sealed = ?3
+                     WHERE id = ?4 AND status = 'pending' AND expires_at >= ?2",
+                )?
+                .execute(params![status.as_str(), now, trust_token_sealed, id])?;
             if n == 1 {
                 audit_in(tx, audit, now)?;
             }

@@ -13,9 +13,16 @@ use super::audit::audit_in;
 use crate::store::devices::{Claimed, CodeTry, Device, DeviceStatus, Enrollment, NewDevice};
 use crate::store::{DeviceStore, NewAuditEntry, StoreError, UserId};
 
-/// Expired replay records deleted per accepted proof (keeps the table small
-/// without a background job).
-const PURGE_BATCH: i64 = 32;
+/// Expired replay records are purged on every `PURGE_EVERY`-th accepted
+/// proof (keeps the table small without a background job; purging on every
+/// proof wrote a page more per request). They are a contiguous range at the
+/// start of the table's key, so one purge is cheap however many it removes.
+const PURGE_EVERY: u32 = 64;
+
+/// `last_used_at` is written at most once per this many seconds per device
+/// (an update per request was a page write per request for a value shown
+/// to the minute).
+pub const LAST_USED_PRECISION_SECS: i64 = 60;
 
 const DEVICE_COLUMNS: &str =
     "id, user_id, jwk, name, platform, push_provider, push_token, status, created_at, last_used_at";
@@ -106,6 +113,45 @@ fn device_audit(
     }
 }
 
+/// Deletes the devices of SMS-confirmed enrollments that can no longer be
+/// confirmed — their enrollment expired or their code did — without anyone
+/// trying again (a failed try deletes its device at once; see
+/// `fail_enrollment`). Such a device could never be used, and its public key
+/// and name would stay forever. Runs inside the enrollment writes, which are
+/// rare, so no background job is needed; each removal is audited.
+fn purge_abandoned_devices(tx: &Transaction<'_>, now: i64) -> Result<(), StoreError> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT d.id, d.user_id, e.id FROM devices d LEFT JOIN enrollments e ON e.device_id = d.id
+         WHERE d.status = 'pending_sms'
+           AND (d.sms_expires_at < ?1 OR e.id IS NULL OR (e.used_at IS NULL AND e.expires_at < ?1))",
+    )?;
+    let dead = stmt
+        .query_map([now], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, Option<i64>>(2)?,
+            ))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    drop(stmt);
+    for (device, user, enrollment) in dead {
+        tx.prepare_cached("DELETE FROM devices WHERE id = ?1 AND status = 'pending_sms'")?
+            .execute([&device])?;
+        audit_in(
+            tx,
+            &NewAuditEntry {
+                actor: "system".into(),
+                action: "enrollment.abandoned",
+                user_id: Some(UserId(user)),
+                detail: json!({"enrollment": enrollment, "device_id": device}),
+            },
+            now,
+        )?;
+    }
+    Ok(())
+}
+
 impl DeviceStore for SqliteStore {
     fn create_enrollment(
         &self,
@@ -116,6 +162,7 @@ impl DeviceStore for SqliteStore {
         actor: &str,
     ) -> Result<i64, StoreError> {
         self.write(|tx| {
+            purge_abandoned_devices(tx, now)?;
             // A random placeholder keeps the UNIQUE column happy until the id is known.
             tx.execute(
                 "INSERT INTO enrollments (token_hash, user_id, created_at, expires_at)
@@ -161,6 +208,7 @@ impl DeviceStore for SqliteStore {
         now: i64,
     ) -> Result<Option<Claimed>, StoreError> {
         self.write(|tx| {
+            purge_abandoned_devices(tx, now)?;
             let found: Option<(i64, i64)> = tx
                 .query_row(
                     "SELECT id, user_id FROM enrollments
@@ -410,13 +458,13 @@ impl DeviceStore for SqliteStore {
         now: i64,
         touch: Option<&str>,
     ) -> Result<bool, StoreError> {
+        let purge = self
+            .proofs
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            % PURGE_EVERY
+            == 0;
         self.write(|tx| {
             // Every device request passes here: cached statements skip the SQL parser.
-            tx.prepare_cached(
-                "DELETE FROM proof_jtis WHERE rowid IN
-                   (SELECT rowid FROM proof_jtis WHERE expires_at < ?1 LIMIT ?2)",
-            )?
-            .execute(params![now, PURGE_BATCH])?;
             let n = tx
                 .prepare_cached(
                     "INSERT OR IGNORE INTO proof_jtis (jti, expires_at) VALUES (?1, ?2)",
@@ -424,9 +472,20 @@ impl DeviceStore for SqliteStore {
                 .execute(params![key, keep_until])?;
             if n == 1 {
                 if let Some(device) = touch {
-                    tx.prepare_cached("UPDATE devices SET last_used_at = ?1 WHERE id = ?2")?
-                        .execute(params![now, device])?;
+                    tx.prepare_cached(
+                        "UPDATE devices SET last_used_at = ?1
+                         WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at <= ?1 - ?3)",
+                    )?
+                    .execute(params![
+                        now,
+                        device,
+                        LAST_USED_PRECISION_SECS
+                    ])?;
                 }
+            }
+            if purge {
+                tx.prepare_cached("DELETE FROM proof_jtis WHERE expires_at < ?1")?
+                    .execute([now])?;
             }
             Ok(n == 1)
         })
@@ -484,5 +543,193 @@ impl DeviceStore for SqliteStore {
             }
             Ok(n == 1)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{LoginName, Role};
+    use crate::store::{AuditStore, NewUser, UserStore};
+
+    impl SqliteStore {
+        fn enrollment_of_device(&self, device: &str) -> i64 {
+            self.read(|c| {
+                Ok(c.query_row(
+                    "SELECT id FROM enrollments WHERE device_id = ?1",
+                    [device],
+                    |r| r.get(0),
+                )?)
+            })
+            .unwrap()
+        }
+    }
+
+    fn store_with_device() -> (SqliteStore, String) {
+        let s = SqliteStore::open_in_memory().unwrap();
+        let user = s
+            .create_user(
+                &NewUser {
+                    login: LoginName::parse("1000").unwrap(),
+                    display_name: "B".into(),
+                    password_hash: "x".into(),
+                    role: Role::Broker,
+                    broker_id: None,
+                    email: None,
+                    phone: None,
+                },
+                1,
+            )
+            .unwrap();
+        s.create_enrollment(user, 1, 600, &|_| [7; 32], "test")
+            .unwrap();
+        let device = NewDevice {
+            id: "device-0001".into(),
+            jwk: ident_core::device_key::DeviceKey::generate()
+                .unwrap()
+                .0
+                .public_jwk(),
+            name: "d".into(),
+            platform: "linux".into(),
+            push_provider: "none".into(),
+            push_token: None,
+        };
+        s.claim_enrollment(&[7; 32], &device, false, 1).unwrap();
+        (s, device.id)
+    }
+
+    fn jtis(s: &SqliteStore) -> i64 {
+        s.read(|c| Ok(c.query_row("SELECT count(*) FROM proof_jtis", [], |r| r.get(0))?))
+            .unwrap()
+    }
+
+    fn pending_devices(s: &SqliteStore) -> Vec<String> {
+        s.read(|c| {
+            let mut st =
+                c.prepare("SELECT id FROM devices WHERE status = 'pending_sms' ORDER BY id")?;
+            let ids = st
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<Vec<String>, _>>()?;
+            Ok(ids)
+        })
+        .unwrap()
+    }
+
+    fn pending_claim(s: &SqliteStore, user: UserId, id: &str, token: u8, now: i64) {
+        s.create_enrollment(user, now, now + 600, &|_| [token; 32], "test")
+            .unwrap();
+        let device = NewDevice {
+            id: id.into(),
+            jwk: ident_core::device_key::DeviceKey::generate()
+                .unwrap()
+                .0
+                .public_jwk(),
+            name: "d".into(),
+            platform: "linux".into(),
+            push_provider: "none".into(),
+            push_token: None,
+        };
+        assert!(
+            s.claim_enrollment(&[token; 32], &device, true, now)
+                .unwrap()
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn abandoned_sms_enrollments_leave_no_device_behind() {
+        let (s, _) = store_with_device();
+        let user = s.device("device-0001").unwrap().unwrap().user_id;
+        // Code sent, never typed: dead once the code has expired.
+        pending_claim(&s, user, "pending-code", 1, 1_000);
+        s.set_device_code("pending-code", &[9; 32], 1_300).unwrap();
+        // Not even a code yet, but the enrollment expires at 1,600.
+        pending_claim(&s, user, "pending-enrollment", 2, 1_000);
+        // A fresh one must survive.
+        pending_claim(&s, user, "pending-fresh", 3, 1_250);
+        assert_eq!(pending_devices(&s).len(), 3);
+        s.create_enrollment(user, 1_200, 1_800, &|_| [4; 32], "test")
+            .unwrap();
+        assert_eq!(pending_devices(&s).len(), 3, "nothing expired yet");
+        s.create_enrollment(user, 1_400, 2_000, &|_| [5; 32], "test")
+            .unwrap();
+        assert_eq!(pending_devices(&s), ["pending-enrollment", "pending-fresh"]);
+        s.create_enrollment(user, 1_700, 2_300, &|_| [6; 32], "test")
+            .unwrap();
+        assert_eq!(pending_devices(&s), ["pending-fresh"]);
+        let log = serde_json::to_string(&s.audit_log(Some(user), 50).unwrap()).unwrap();
+        assert_eq!(log.matches("enrollment.abandoned").count(), 2);
+        // The active device is untouched.
+        assert!(s.device("device-0001").unwrap().is_some());
+    }
+
+    #[test]
+    fn used_up_code_tries_delete_the_pending_device() {
+        let (s, _) = store_with_device();
+        let user = s.device("device-0001").unwrap().unwrap().user_id;
+        pending_claim(&s, user, "pending", 1, 1_000);
+        s.set_device_code("pending", &[9; 32], 1_300).unwrap();
+        for _ in 0..3 {
+            assert!(matches!(
+                s.count_device_code_try("pending", 3, 1_010).unwrap(),
+                CodeTry::Counted { .. }
+            ));
+        }
+        assert_eq!(
+            s.count_device_code_try("pending", 3, 1_010).unwrap(),
+            CodeTry::Exhausted
+        );
+        let eid = s.enrollment_of_device("pending");
+        s.fail_enrollment(eid, "pending", 1_010).unwrap();
+        assert!(pending_devices(&s).is_empty());
+    }
+
+    #[test]
+    fn a_proof_id_is_accepted_once() {
+        let (s, d) = store_with_device();
+        assert!(s.first_use_proof("k.a", 160, 100, Some(&d)).unwrap());
+        assert!(!s.first_use_proof("k.a", 160, 100, Some(&d)).unwrap());
+        assert!(s.first_use_proof("k.b", 160, 100, Some(&d)).unwrap());
+    }
+
+    #[test]
+    fn expired_records_are_purged_now_and_then_and_live_ones_kept() {
+        let (s, _) = store_with_device();
+        for i in 0..200 {
+            assert!(
+                s.first_use_proof(&format!("k.old{i}"), 100, 50, None)
+                    .unwrap()
+            );
+        }
+        // Past their window: the next purge (within PURGE_EVERY proofs) removes them.
+        for i in 0..PURGE_EVERY {
+            assert!(
+                s.first_use_proof(&format!("k.new{i}"), 500, 400, None)
+                    .unwrap()
+            );
+        }
+        assert_eq!(jtis(&s), i64::from(PURGE_EVERY));
+        // A live record is never purged: its replay is still refused.
+        for i in 0..PURGE_EVERY {
+            s.first_use_proof(&format!("k.more{i}"), 500, 450, None)
+                .unwrap();
+        }
+        assert!(!s.first_use_proof("k.new0", 500, 450, None).unwrap());
+    }
+
+    #[test]
+    fn last_use_is_kept_to_the_minute() {
+        let (s, d) = store_with_device();
+        let last = |s: &SqliteStore| s.device(&d).unwrap().unwrap().last_used_at;
+        assert_eq!(last(&s), None);
+        s.first_use_proof("k.1", 160, 100, Some(&d)).unwrap();
+        assert_eq!(last(&s), Some(100));
+        s.first_use_proof("k.2", 190, 130, Some(&d)).unwrap();
+        assert_eq!(last(&s), Some(100));
+        // A replayed proof (same id, same expiry: its signed iat + 60) is no use.
+        assert!(!s.first_use_proof("k.2", 190, 180, Some(&d)).unwrap());
+        assert_eq!(last(&s), Some(100));
+        s.first_use_proof("k.3", 220, 160, Some(&d)).unwrap();
+        assert_eq!(last(&s), Some(160));
     }
 }

@@ -36,7 +36,9 @@ impl TrustStore for SqliteStore {
     fn trusted_browser(&self, id: &str) -> Result<Option<TrustedBrowser>, StoreError> {
         self.read(|c| {
             let sql = format!("SELECT {COLUMNS} FROM trusted_browsers WHERE id = ?1");
-            Ok(c.query_row(&sql, [id], from_row).optional()?)
+            Ok(c.prepare_cached(&sql)?
+                .query_row([id], from_row)
+                .optional()?)
         })
     }
 

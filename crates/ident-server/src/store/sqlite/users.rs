@@ -94,7 +94,7 @@ fn user_from_row(r: &Row<'_>) -> rusqlite::Result<Result<User, StoreError>> {
             broker_id: r.get::<_, Option<i64>>(4)?.map(UserId),
             email: r.get(5)?,
             phone: phone
-                .map(|p| PhoneNumber::parse(&p).map_err(|_| corrupt("phone")))
+                .map(|p| PhoneNumber::from_stored(&p).map_err(|_| corrupt("phone")))
                 .transpose()?,
             interval: TwoFactorInterval::days(interval).map_err(|_| corrupt("interval"))?,
             push_locked_at: r.get(8)?,
@@ -110,7 +110,8 @@ fn query_user(
     param: &dyn rusqlite::ToSql,
 ) -> Result<Option<User>, StoreError> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE {where_clause}");
-    conn.query_row(&sql, [param], user_from_row)
+    conn.prepare_cached(&sql)?
+        .query_row([param], user_from_row)
         .optional()?
         .transpose()
 }

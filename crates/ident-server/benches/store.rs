@@ -1,0 +1,256 @@
+//! What the database costs per push login, without HTTP and cryptography:
+//! the store calls the server makes for one complete login (portal key,
+//! user, devices, start, two device proofs, challenge list, answer, status),
+//! in the order the handlers make them, against a file database in WAL mode
+//! as in production. The baseline in the same run is the cheapest store call
+//! there is (`active_server_key`, what `GET /health` reads).
+//!
+//! Why a bench of its own: the load generator's figures move with whatever
+//! else runs on the machine; this one isolates the SQLite side, so changes to
+//! statements, indexes and settings can be compared before/after reliably.
+//! The database is pre-filled with `PREFILL` logins, because some costs
+//! (scans, cache misses) only show once the tables have history.
+//!
+//! On a machine shared with other work, wall-clock means drift with the
+//! neighbours' load, so this reports the *minimum* and the median over many
+//! short rounds: the minimum is what the code costs when nothing interferes,
+//! and it repeats within a few percent from run to run.
+//!
+//! `cargo bench -p ident-server --bench store [-- rounds]`
+#![allow(missing_docs)]
+// A report on stdout is this program's output.
+#![allow(clippy::print_stdout)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::hint::black_box;
+
+use std::time::{Duration, Instant};
+
+use ident_core::device_key::DeviceKey;
+use ident_server::admin::{self, UserSpec};
+use ident_server::domain::{LoginName, Role};
+use ident_server::store::auth::{
+    AnswerKind, Applied, ApplyAnswer, NewChallenge, NewTxn, StartPush, TxnStatus,
+};
+use ident_server::store::devices::NewDevice;
+use ident_server::store::{
+    AuthStore, DeviceStore, KeyStore, NewAuditEntry, SqliteStore, UserId, UserStore,
+};
+
+/// Logins stored before measuring.
+const PREFILL: u64 = 20_000;
+/// Users (one device each) the logins rotate over.
+const USERS: u64 = 64;
+const T0: i64 = 1_800_000_000;
+
+struct Fixture {
+    store: SqliteStore,
+    key_hash: [u8; 32],
+    key_id: i64,
+    users: Vec<(LoginName, UserId, String)>,
+    n: u64,
+    _dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("bench.db"), false).unwrap();
+        let key = admin::create_api_key(&store, "bench", T0).unwrap();
+        let key_hash = admin::api_key_hash(key.key.as_str());
+        let mut users = Vec::new();
+        for i in 0..USERS {
+            let login = format!("{}", 100_000 + i);
+            let spec = UserSpec {
+                login: login.clone(),
+                name: None,
+                role: Role::Broker,
+                broker: None,
+                phone: Some("0151 11111111".into()),
+                email: None,
+                password: zeroize::Zeroizing::new("bench-passwort".into()),
+            };
+            let uid = admin::create_user(&store, &spec, T0).unwrap();
+            let token = [i as u8; 32];
+            store
+                .create_enrollment(uid, T0, T0 + 600, &|_| token, "bench")
+                .unwrap();
+            let device = format!("device-{i:06}-abcdefghijkl");
+            store
+                .claim_enrollment(
+                    &token,
+                    &NewDevice {
+                        id: device.clone(),
+                        jwk: DeviceKey::generate().unwrap().0.public_jwk(),
+                        name: "bench".into(),
+                        platform: "linux".into(),
+                        push_provider: "none".into(),
+                        push_token: None,
+                    },
+                    false,
+                    T0,
+                )
+                .unwrap();
+            users.push((LoginName::parse(&login).unwrap(), uid, device));
+        }
+        let mut f = Self {
+            store,
+            key_hash,
+            key_id: key.id,
+            users,
+            n: 0,
+            _dir: dir,
+        };
+        for _ in 0..PREFILL {
+            f.login();
+        }
+        f
+    }
+
+    /// The store calls of one complete push login.
+    fn login(&mut self) {
+        self.n += 1;
+        let n = self.n;
+        let now = T0 + (n / 500) as i64;
+        let (login, uid, device) = &self.users[(n % USERS) as usize];
+        let s = &self.store;
+        let id = |what: &str| format!("{what}{n:016}xxxxxx");
+        let (txn_id, challenge_id) = (id("t"), id("c"));
+        // POST /api/v1/auth
+        black_box(s.api_key_by_hash(&self.key_hash).unwrap().unwrap());
+        let user = s.user_by_login(login).unwrap().unwrap();
+        black_box(s.active_devices(user.id).unwrap());
+        let txn = NewTxn {
+            id: txn_id.clone(),
+            user_id: *uid,
+            api_key_id: self.key_id,
+            method: "push",
+            status: TxnStatus::Pending,
+            number: Some("42".into()),
+            ip: "198.51.100.7".into(),
+            user_agent: "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"
+                .into(),
+            service: "Beispiel-Bank Maklerportal".into(),
+            created_at: now,
+            expires_at: now + 120,
+        };
+        let challenge = NewChallenge {
+            id: challenge_id.clone(),
+            device_id: device.clone(),
+            // A real challenge JWS is about this long.
+            token: "x".repeat(700),
+            expires_at: now + 120,
+        };
+        let audit = NewAuditEntry {
+            actor: "api-key:bench".into(),
+            action: "auth.started",
+            user_id: Some(*uid),
+            detail: serde_json::json!({"txn": txn_id, "method": "push", "ip": "198.51.100.7",
+                                       "service": "Beispiel-Bank Maklerportal",
+                                       "challenges": [challenge_id]}),
+        };
+        assert_eq!(
+            s.start_push(&txn, &[challenge], 3, &audit).unwrap(),
+            StartPush::Started
+        );
+        // GET /device/v1/challenges (proof), GET /api/v1/auth/{txn} (key)
+        black_box(s.device(device).unwrap().unwrap());
+        assert!(
+            s.first_use_proof(&id("p"), now + 60, now, Some(device))
+                .unwrap()
+        );
+        black_box(s.open_challenges(device, now, 64).unwrap());
+        black_box(s.api_key_by_hash(&self.key_hash).unwrap().unwrap());
+        black_box(s.txn(&txn_id).unwrap().unwrap());
+        // POST /device/v1/challenges/{id}/answer (proof)
+        black_box(s.device(device).unwrap().unwrap());
+        assert!(
+            s.first_use_proof(&id("q"), now + 60, now, Some(device))
+                .unwrap()
+        );
+        let row = s.challenge(&challenge_id).unwrap().unwrap();
+        black_box(s.user(row.user_id).unwrap().unwrap());
+        let applied = s
+            .apply_answer(
+                &ApplyAnswer {
+                    challenge_id: &challenge_id,
+                    txn_id: &txn_id,
+                    device_id: device,
+                    user_id: *uid,
+                    kind: AnswerKind::Approve,
+                    denial_window_secs: 600,
+                    max_denials: 3,
+                    trust_token_sealed: None,
+                },
+                now,
+            )
+            .unwrap();
+        assert!(matches!(applied, Applied::Done { .. }));
+        // The status long poll wakes and reads again.
+        black_box(s.txn(&txn_id).unwrap().unwrap());
+    }
+}
+
+/// Per-call time of `f` over `rounds` rounds of `per_round` calls: (min, median).
+fn measure(rounds: usize, per_round: u32, mut f: impl FnMut()) -> (Duration, Duration) {
+    let mut per_call: Vec<Duration> = (0..rounds)
+        .map(|_| {
+            let t = Instant::now();
+            for _ in 0..per_round {
+                f();
+            }
+            t.elapsed() / per_round
+        })
+        .collect();
+    per_call.sort();
+    (per_call[0], per_call[rounds / 2])
+}
+
+fn main() {
+    let rounds: usize = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(15);
+    let mut f = Fixture::new();
+    let us = |d: Duration| d.as_secs_f64() * 1e6;
+    let base = measure(rounds, 2_000, || {
+        black_box(f.store.active_server_key().unwrap());
+    });
+    let cpu0 = process_cpu();
+    let login = measure(rounds, 1_000, || f.login());
+    let cpu = process_cpu()
+        .zip(cpu0)
+        .map(|(b, a)| b.saturating_sub(a) / (rounds as u32 * 1_000));
+    println!("{PREFILL} logins stored before; {rounds} rounds; per call: min / median");
+    println!(
+        "baseline active_server_key: {:8.1} / {:8.1} µs",
+        us(base.0),
+        us(base.1)
+    );
+    println!(
+        "push login store calls:     {:8.1} / {:8.1} µs  ({:.0}× the baseline)",
+        us(login.0),
+        us(login.1),
+        login.0.as_secs_f64() / base.0.as_secs_f64()
+    );
+    let wal = f._dir.path().join("bench.db-wal");
+    println!(
+        "WAL file at the end: {} KiB",
+        std::fs::metadata(&wal).map_or(0, |m| m.len() / 1024)
+    );
+    if let Some(cpu) = cpu {
+        println!(
+            "CPU of the whole process per login (all threads): {:.1} µs",
+            us(cpu)
+        );
+    }
+}
+
+/// utime + stime of this process (Linux; 10 ms ticks), for work done on
+/// other threads than the measuring one (e.g. background checkpoints).
+fn process_cpu() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let f: Vec<&str> = text.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
