@@ -60,6 +60,13 @@ struct DemoArgs {
     /// lines for `source` (mode 0600; `scripts/demo` reads it).
     #[arg(long)]
     facts: Option<PathBuf>,
+    /// Send the portal's customer mail through this SMTP server, e.g.
+    /// `smtp://127.0.0.1:2525` (a local sink; `scripts/demo` starts one).
+    #[arg(long, env = "IDENT_PORTAL_SMTP_URL")]
+    smtp_url: Option<String>,
+    /// Sender of the customer mail (default: the demo platform's address).
+    #[arg(long, env = "IDENT_PORTAL_MAIL_FROM")]
+    mail_from: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -177,6 +184,16 @@ fn demo(args: DemoArgs) -> Result<(), String> {
     config.portal.api_key = Some(ident_server::sms_gateway::BearerToken::new(
         portal_key.key.to_string(),
     ));
+    if let Some(url) = args.smtp_url {
+        config.portal.smtp_url = Some(
+            ident_server::portal::mail::SmtpUrl::parse(&url)
+                .map_err(|e| format!("--smtp-url: {e}"))?,
+        );
+        config.portal.mail_from = Some(
+            args.mail_from
+                .unwrap_or_else(|| "FondsKontor Service <service@fondskontor.example>".into()),
+        );
+    }
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async {
         let app = Application::build_with(config, Arc::new(store), Arc::new(SystemClock))
@@ -287,6 +304,15 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     }
     if let Ok(key) = std::env::var("IDENT_PORTAL_API_KEY") {
         config.portal.api_key = Some(ident_server::sms_gateway::BearerToken::new(key));
+    }
+    if let Ok(url) = std::env::var("IDENT_PORTAL_SMTP_URL") {
+        config.portal.smtp_url = Some(
+            ident_server::portal::mail::SmtpUrl::parse(&url)
+                .map_err(|e| format!("IDENT_PORTAL_SMTP_URL: {e}"))?,
+        );
+    }
+    if let Ok(from) = std::env::var("IDENT_PORTAL_MAIL_FROM") {
+        config.portal.mail_from = Some(from);
     }
     telemetry::init(config.log_format);
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
