@@ -472,12 +472,6 @@ pub const CORE: &[Text] = &[
         "An internal error occurred. Please try again later.",
     ),
     ("to_home", "Zur Übersicht", "To the overview"),
-    // Pages still to come.
-    (
-        "placeholder_text",
-        "Dieser Bereich wird gerade eingerichtet.",
-        "This area is being set up.",
-    ),
 ];
 
 /// Every catalogue merged, per language (built once).

@@ -14,7 +14,9 @@
 //! - [`i18n`]: German and English texts; [`render`]: templates and the
 //!   headers of every response; [`error`]: the error pages.
 //! - [`login`]: password, push, SMS, logout; [`home`]: the overview;
-//!   [`setup`]: setting up the app; [`mail`]: the customer mail.
+//!   [`setup`]: setting up the app; [`mail`]: the customer mail;
+//!   [`security`], [`customers`], [`sms_costs`]: "Meine Sicherheit", "Meine
+//!   Kunden", "SMS-Kosten", with [`internal`] what these three share.
 //!
 //! Adding a page of the internal area: a module with a `router()`, its
 //! templates in `TEMPLATES` and its texts in `TEXTS` below, and an [`Area`]
@@ -22,28 +24,31 @@
 
 pub mod api;
 pub mod csrf;
+pub mod customers;
 pub mod error;
 pub mod home;
 pub mod i18n;
+pub mod internal;
 pub mod login;
 pub mod mail;
 pub mod render;
+pub mod security;
 pub mod session;
 pub mod setup;
+pub mod sms_costs;
 pub mod store;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use ident_core::ports::Clock;
-use minijinja::context;
 use serde::Deserialize;
 use thiserror::Error;
 
@@ -52,7 +57,6 @@ use crate::domain::Role;
 use api::ApiClient;
 use error::PortalError;
 use i18n::Lang;
-use session::LoggedIn;
 use store::PortalStore;
 
 /// Every template, by name (`include_str!` keeps them in the binary).
@@ -61,10 +65,6 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("layout.html", include_str!("templates/layout.html")),
     ("macros.html", include_str!("templates/macros.html")),
     ("error.html", include_str!("templates/error.html")),
-    (
-        "placeholder.html",
-        include_str!("templates/placeholder.html"),
-    ),
     ("login.html", include_str!("templates/login.html")),
     ("push.html", include_str!("templates/push.html")),
     ("sms.html", include_str!("templates/sms.html")),
@@ -87,10 +87,25 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "mail_log.html",
         include_str!("mail/templates/mail_log.html"),
     ),
+    ("security.html", include_str!("templates/security.html")),
+    ("customers.html", include_str!("templates/customers.html")),
+    ("customer.html", include_str!("templates/customer.html")),
+    ("sms_costs.html", include_str!("templates/sms_costs.html")),
+    (
+        "security_remove.html",
+        include_str!("templates/security_remove.html"),
+    ),
 ];
 
 /// Every text catalogue (see [`i18n`]). A new page adds its `TEXTS` here.
-pub const TEXTS: &[&[i18n::Text]] = &[i18n::CORE, mail::pages::TEXTS];
+pub const TEXTS: &[&[i18n::Text]] = &[
+    i18n::CORE,
+    mail::pages::TEXTS,
+    internal::TEXTS,
+    security::TEXTS,
+    customers::TEXTS,
+    sms_costs::TEXTS,
+];
 
 /// The parts of the internal area, in the order of the navigation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -173,8 +188,9 @@ impl Area {
     pub fn allowed(self, role: Role) -> bool {
         match self {
             Area::Home | Area::Security | Area::Setup => true,
-            Area::Customers | Area::Mail => matches!(role, Role::Broker | Role::Employee),
-            Area::SmsCosts => role == Role::Broker,
+            Area::Customers | Area::Mail | Area::SmsCosts => {
+                matches!(role, Role::Broker | Role::Employee)
+            }
         }
     }
 }
@@ -276,7 +292,10 @@ pub fn router(state: PortalState) -> Router {
         .merge(home::router())
         .merge(setup::router())
         .merge(mail::pages::router())
-        .merge(placeholders())
+        .merge(internal::router())
+        .merge(security::router())
+        .merge(customers::router())
+        .merge(sms_costs::router())
         .route("/portal/static/portal.css", get(css))
         .route("/portal/static/portal.js", get(js))
         .route("/portal/static/logo.svg", get(logo))
@@ -289,48 +308,6 @@ pub fn router(state: PortalState) -> Router {
             render::finish,
         ))
         .with_state(state)
-}
-
-/// Pages other parts of the portal will fill: the navigation links somewhere
-/// that answers in the user's language and checks the role. A module that
-/// implements one removes its line here.
-fn placeholders() -> Router<PortalState> {
-    Router::new()
-        .route("/portal/security", get(placeholder_security))
-        .route("/portal/customers", get(placeholder_customers))
-        .route("/portal/sms-costs", get(placeholder_sms_costs))
-}
-
-async fn placeholder(
-    state: &PortalState,
-    me: &LoggedIn,
-    area: Area,
-) -> Result<Response, PortalError> {
-    me.require(area)?;
-    Ok(state.page(
-        &me.view(area),
-        "placeholder.html",
-        context! { title => i18n::t(me.lang, area.label_key()) },
-    ))
-}
-
-async fn placeholder_security(
-    State(s): State<PortalState>,
-    me: LoggedIn,
-) -> Result<Response, PortalError> {
-    placeholder(&s, &me, Area::Security).await
-}
-async fn placeholder_customers(
-    State(s): State<PortalState>,
-    me: LoggedIn,
-) -> Result<Response, PortalError> {
-    placeholder(&s, &me, Area::Customers).await
-}
-async fn placeholder_sms_costs(
-    State(s): State<PortalState>,
-    me: LoggedIn,
-) -> Result<Response, PortalError> {
-    placeholder(&s, &me, Area::SmsCosts).await
 }
 
 async fn not_found() -> PortalError {
@@ -407,11 +384,12 @@ mod tests {
         use Role::*;
         let allowed = |role| Area::ALL.iter().filter(|a| a.allowed(role)).count();
         assert_eq!(allowed(Broker), 6);
-        assert_eq!(allowed(Employee), 5);
+        assert_eq!(allowed(Employee), 6);
         assert_eq!(allowed(SubBroker), 3);
         assert_eq!(allowed(Customer), 3);
         assert!(!Area::Customers.allowed(Customer));
-        assert!(!Area::SmsCosts.allowed(Employee));
+        assert!(Area::SmsCosts.allowed(Employee));
+        assert!(!Area::SmsCosts.allowed(SubBroker));
     }
 
     #[test]

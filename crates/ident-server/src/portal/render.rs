@@ -278,10 +278,10 @@ mod tests {
             active: Some(Area::Setup),
         };
         let html = render_to_string(
-            "placeholder.html",
+            "error.html",
             &view,
             "/portal/setup",
-            context! { title => "x" },
+            context! { status => 403, message => "x" },
         )
         .unwrap();
         assert!(html.contains("&lt;Max &amp; Co&gt;"), "{html}");
@@ -295,13 +295,13 @@ mod tests {
         assert!(html.contains("lang=\"de\""));
         assert!(!html.contains("style="), "no inline styles under the CSP");
         let en = render_to_string(
-            "placeholder.html",
+            "error.html",
             &View {
                 lang: Lang::En,
                 ..view
             },
             "/portal/setup",
-            context! { title => "x" },
+            context! { status => 403, message => "x" },
         )
         .unwrap();
         assert!(en.contains("Set up the app"));
