@@ -479,8 +479,8 @@ pub fn authenticator(l: Lang, e: &AuthenticatorError) -> String {
         ),
         AuthenticatorError::NoSuchChallenge(id) => tr!(
             l,
-            "Es gibt keine offene Anmeldeanfrage {id}. Sie ist vielleicht abgelaufen oder schon beantwortet.",
-            "There is no open login request {id}. It may have expired or been answered."
+            "Es gibt keine offene Anmeldeanfrage {id}. Sie ist vielleicht abgelaufen, schon beantwortet oder zurückgezogen.",
+            "There is no open login request {id}. It may have expired, been answered or been withdrawn."
         ),
         AuthenticatorError::ChallengeMismatch(id) => tr!(
             l,

@@ -272,6 +272,22 @@ impl Phone {
     }
 }
 
+impl Phone {
+    /// How many login requests the phone lists right now.
+    async fn pending(&self) -> usize {
+        let p = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let key = DeviceKey::from_pkcs8(&p.pkcs8).unwrap();
+            p.client
+                .pending_challenges(&p.account, &key, None)
+                .unwrap()
+                .len()
+        })
+        .await
+        .unwrap()
+    }
+}
+
 /// Enrolls a phone for `login` through the API's administrative context.
 async fn enroll_by_api(app: &TestApp, login: &str) -> Phone {
     let r = app
@@ -793,4 +809,118 @@ async fn a_denied_push_is_said_plainly_and_sms_is_the_way_on() {
     assert_eq!(r.location(), "/portal/");
     // the push page of a finished login leads home
     assert_eq!(b.get("/portal/login/push").await.location(), "/portal/");
+}
+
+#[tokio::test]
+async fn cancel_and_switching_to_sms_withdraw_the_push_login() {
+    let app = portal().await;
+    let phone = enroll_by_api(&app, "max@example.de").await;
+    let b = Browser::new(&app);
+    // More cancelled logins than the open-login limit (3): each one is
+    // withdrawn, so the phone lists nothing and the next login still works.
+    for round in 0..4 {
+        let r = b.password("max@example.de", PASSWORD).await;
+        assert_eq!(
+            r.location(),
+            "/portal/login/push",
+            "round {round}: {}",
+            r.body
+        );
+        let wait = b.follow(r).await;
+        assert!(wait.body.contains("data-state=\"pending\""));
+        assert_eq!(phone.pending().await, 1, "round {round}");
+        let r = b
+            .post("/portal/login/cancel", &[("csrf", &wait.csrf())])
+            .await;
+        assert_eq!(r.location(), "/portal/login");
+        assert_eq!(phone.pending().await, 0, "round {round}: withdrawn");
+    }
+    // Switching to SMS withdraws the push request too.
+    let wait = b.follow(b.password("max@example.de", PASSWORD).await).await;
+    assert_eq!(phone.pending().await, 1);
+    let r = b
+        .post("/portal/login/sms/send", &[("csrf", &wait.csrf())])
+        .await;
+    assert_eq!(r.location(), "/portal/login/sms");
+    assert_eq!(phone.pending().await, 0);
+    let form = b.follow(r).await;
+    let r = b
+        .post(
+            "/portal/login/sms",
+            &[("csrf", &form.csrf()), ("code", &outbox_code(&app))],
+        )
+        .await;
+    assert_eq!(r.location(), "/portal/");
+    let audit: Value = app
+        .rp(Method::GET, "/api/v1/users/max@example.de/audit?limit=100")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let withdrawn = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "auth.withdrawn")
+        .count();
+    assert_eq!(withdrawn, 5);
+    let user: Value = app
+        .rp(Method::GET, "/api/v1/users/max@example.de")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(user["push_locked"], false, "withdrawals are no denials");
+}
+
+#[tokio::test]
+async fn the_setup_qr_code_can_be_saved_as_png() {
+    let app = portal().await;
+    let b = Browser::new(&app);
+    sms_login(&app, &b, "max@example.de").await;
+    let page = b.get("/portal/setup").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("QR-Code als Bild speichern (PNG)"));
+    let before = &page.body[..page.body.find("\" id=\"setup-qr-png\"").unwrap()];
+    assert!(
+        before.ends_with("download=\"ident-einrichtung.png"),
+        "{before}"
+    );
+    let tag = &before[before.rfind("<a ").unwrap()..];
+    let png_url = unescape(&between(tag, "href=\"", "\"").unwrap());
+    assert!(png_url.starts_with("/portal/setup/qr.png?e="), "{png_url}");
+    let r = b
+        .http
+        .get(format!("{}{png_url}", b.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    assert!(
+        r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    let png = r.bytes().await.unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG signature");
+
+    // Another session (even a logged-in one) gets nothing; nobody logged in
+    // is sent to the login page.
+    let other = Browser::new(&app);
+    sms_login(&app, &other, "1000").await;
+    assert_eq!(other.get(&png_url).await.status, 404);
+    let anonymous = Browser::new(&app);
+    assert_eq!(anonymous.get(&png_url).await.location(), "/portal/login");
+
+    // English page, English link text.
+    let r = b.get("/portal/lang/en?back=/portal/setup").await;
+    let page = b.follow(r).await;
+    assert!(page.body.contains("Save the QR code as an image (PNG)"));
 }

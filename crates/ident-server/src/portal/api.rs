@@ -232,6 +232,8 @@ pub enum AuthState {
     Expired,
     /// Push is locked for the user.
     Locked,
+    /// Withdrawn by the portal (the user cancelled or switched to SMS).
+    Withdrawn,
 }
 
 /// `GET /api/v1/auth/{txn}` and `POST …/sms`.
@@ -390,6 +392,15 @@ impl ApiClient {
             .await
     }
 
+    /// `DELETE /api/v1/auth/{txn}`: withdraws a pending login, so the
+    /// user's devices drop its request and it stops counting as open.
+    /// `auth-decided` when it was already approved, denied, expired or locked.
+    pub async fn withdraw_auth(&self, txn: &str) -> Result<AuthStatus, CallError> {
+        self.admin()
+            .send::<(), _>(Method::DELETE, &format!("/api/v1/auth/{}", seg(txn)), None)
+            .await
+    }
+
     /// `POST /api/v1/auth/{txn}/sms`: checks the SMS code.
     pub async fn submit_sms(&self, txn: &str, code: &str) -> Result<AuthStatus, CallError> {
         #[derive(Serialize)]
@@ -430,6 +441,12 @@ impl Caller<'_> {
     /// `GET /api/v1/enrollments/{id}/qr.svg`: the QR image (SVG bytes).
     pub async fn enrollment_qr_svg(&self, id: i64) -> Result<Vec<u8>, CallError> {
         self.get_bytes(&format!("/api/v1/enrollments/{id}/qr.svg"))
+            .await
+    }
+
+    /// `GET /api/v1/enrollments/{id}/qr.png`: the QR image (PNG bytes).
+    pub async fn enrollment_qr_png(&self, id: i64) -> Result<Vec<u8>, CallError> {
+        self.get_bytes(&format!("/api/v1/enrollments/{id}/qr.png"))
             .await
     }
 

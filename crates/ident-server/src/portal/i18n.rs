@@ -472,6 +472,17 @@ pub const CORE: &[Text] = &[
         "An internal error occurred. Please try again later.",
     ),
     ("to_home", "Zur Übersicht", "To the overview"),
+    // A withdrawn login and the QR code as PNG.
+    (
+        "push_withdrawn",
+        "Diese Anmeldung wurde abgebrochen. Bitte melden Sie sich neu an.",
+        "This login was cancelled. Please log in again.",
+    ),
+    (
+        "setup_qr_png",
+        "QR-Code als Bild speichern (PNG)",
+        "Save the QR code as an image (PNG)",
+    ),
 ];
 
 /// Every catalogue merged, per language (built once).

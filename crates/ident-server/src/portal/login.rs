@@ -17,6 +17,12 @@
 //! `GET /api/v1/auth/{txn}?wait=…`; without JavaScript the page itself reads
 //! the status and offers a "Status prüfen" button. The transaction id never
 //! leaves the server.
+//!
+//! A login the user leaves is withdrawn (`DELETE /api/v1/auth/{txn}`):
+//! "Abbrechen" withdraws it, and switching to (or resending) an SMS code
+//! withdraws the previous one once the new one has started. Otherwise the
+//! request would stay on the phone until it expires, and three of them block
+//! the next login (the open-login limit).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -275,6 +281,12 @@ async fn start_factor(
         },
         trust_token: trust_token.as_deref(),
     };
+    let previous = match &session.data.stage {
+        Stage::SecondFactor {
+            pending: Some(p), ..
+        } => Some(p.txn.0.clone()),
+        _ => None,
+    };
     let started = match state.api.start_auth(&request).await {
         Ok(started) => started,
         Err(e) => {
@@ -321,6 +333,11 @@ async fn start_factor(
             return Ok((jar, page).into_response());
         }
     };
+    // The new factor is on its way: the one it replaces is withdrawn, so the
+    // phone drops its request (kept until now in case the new one failed).
+    if let Some(previous) = previous.filter(|p| *p != started.txn) {
+        withdraw(state, &previous).await;
+    }
     let factor = match started.method {
         StartedMethod::Trusted => return complete(state, jar, &session, None),
         StartedMethod::Push => Factor::Push,
@@ -414,6 +431,18 @@ fn state_word(s: AuthState) -> &'static str {
         AuthState::Denied => "denied",
         AuthState::Expired => "expired",
         AuthState::Locked => "locked",
+        AuthState::Withdrawn => "withdrawn",
+    }
+}
+
+/// Withdraws the login `txn` (best effort: a login that is already decided
+/// or gone needs nothing, and a failure only leaves the request on the phone
+/// until it expires, so it is logged, not shown).
+async fn withdraw(state: &PortalState, txn: &str) {
+    match state.api.withdraw_auth(txn).await {
+        Ok(_) => {}
+        Err(e) if matches!(e.slug(), Some("auth-decided" | "not-found")) => {}
+        Err(e) => tracing::warn!(error = %e, "portal: withdrawing a login failed"),
     }
 }
 
@@ -676,12 +705,19 @@ async fn no_factor_page(
     ))
 }
 
-/// `POST /portal/login/cancel`: back to the start (a new anonymous session).
+/// `POST /portal/login/cancel`: withdraws the pending login, if any, and
+/// goes back to the start (a new anonymous session).
 async fn cancel(
     State(state): State<PortalState>,
     jar: CookieJar,
     CsrfForm { session, .. }: CsrfForm<NoFields>,
 ) -> Result<Response, PortalError> {
+    if let Stage::SecondFactor {
+        pending: Some(p), ..
+    } = &session.data.stage
+    {
+        withdraw(&state, &p.txn.0).await;
+    }
     let jar = match state.rotate_session(&session, SessionData::at(Stage::Anonymous), true)? {
         Some((_, cookie)) => jar.add(cookie),
         None => jar,

@@ -5,7 +5,9 @@
 //! only the user themself may create it (`Ident-Actor` = the user; the API
 //! refuses anyone else). The image is fetched from the API through a portal
 //! route so that the API key stays on the server, and that route serves only
-//! the enrollment this session created. Without a mobile number on file there
+//! the enrollment this session created. It comes as SVG (shown on the page)
+//! and as PNG (the "save as image" link): `ident enroll --qr FILE` and most
+//! desktop tools read PNG, not SVG. Without a mobile number on file there
 //! is no code, only the sentence who can enter the number.
 
 use axum::Router;
@@ -29,6 +31,7 @@ pub fn router() -> Router<PortalState> {
     Router::new()
         .route("/portal/setup", get(setup))
         .route("/portal/setup/qr.svg", get(qr_svg))
+        .route("/portal/setup/qr.png", get(qr_png))
         .route("/portal/setup/status", get(status))
 }
 
@@ -92,6 +95,7 @@ async fn setup(
         context! {
             mode => "code",
             qr_url => format!("/portal/setup/qr.svg?e={}", enrollment.id),
+            qr_png_url => format!("/portal/setup/qr.png?e={}", enrollment.id),
             status_url => format!("/portal/setup/status?e={}", enrollment.id),
             link => enrollment.link,
             remaining => remaining,
@@ -133,6 +137,33 @@ async fn qr_svg(
             (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
         ],
         svg,
+    )
+        .into_response())
+}
+
+/// `GET /portal/setup/qr.png?e=<id>`: the same QR image as PNG, to save
+/// (same rule as the SVG: only the enrollment this session created).
+async fn qr_png(
+    State(state): State<PortalState>,
+    me: LoggedIn,
+    Query(q): Query<EnrollmentQuery>,
+) -> Result<Response, PortalError> {
+    let id = own_enrollment(&me, &q)?;
+    let png = state
+        .api
+        .acting(&me.user.login)
+        .enrollment_qr_png(id)
+        .await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("image/png")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_static("attachment; filename=\"ident-einrichtung.png\""),
+            ),
+        ],
+        png,
     )
         .into_response())
 }

@@ -1,6 +1,7 @@
 //! The relying-party login API: start a second factor (`POST /api/v1/auth`),
 //! wait for its status (`GET /api/v1/auth/{txn}?wait=N`), submit an SMS code
-//! (`POST /api/v1/auth/{txn}/sms`). The rules are in `services::auth`.
+//! (`POST /api/v1/auth/{txn}/sms`), withdraw a pending login
+//! (`DELETE /api/v1/auth/{txn}`). The rules are in `services::auth`.
 //!
 //! These calls are made by the portal during a login, for a browser that is
 //! not logged in yet, so they take the API key only (no `Ident-Actor`).
@@ -30,14 +31,14 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/auth", post(start))
-        .route("/api/v1/auth/{txn}", get(status))
+        .route("/api/v1/auth/{txn}", get(status).delete(withdraw))
         .route("/api/v1/auth/{txn}/sms", post(sms_code))
 }
 
 /// The OpenAPI description of this module's paths.
 #[derive(OpenApi)]
 #[openapi(
-    paths(start, status, sms_code),
+    paths(start, status, sms_code, withdraw),
     components(schemas(
         StartRequest,
         BrowserContext,
@@ -151,4 +152,26 @@ async fn sms_code(
     Ok(Json(
         service::check_sms(&state, &client, &txn, &body.code).await?,
     ))
+}
+
+/// `DELETE /api/v1/auth/{txn}`: withdraw a pending login.
+#[utoipa::path(
+    delete, path = "/api/v1/auth/{txn}", tag = "auth",
+    params(("txn" = String, Path, description = "Transaction id")),
+    responses(
+        (status = 200, description = "Withdrawn (`status: withdrawn`); also when it already was. Its push challenges are closed: devices no longer list them, an answer gets `challenge-not-found`. Not a denial; it no longer counts toward the open-login limit.", body = StatusView),
+        (status = 404, description = "`not-found`: no such login, or started with another API key", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "`auth-decided`: the login is already approved, denied, expired or locked", body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+async fn withdraw(
+    State(state): State<AppState>,
+    client: RpClient,
+    Path(txn): Path<String>,
+) -> Result<Json<StatusView>, ApiError> {
+    if txn.is_empty() || txn.len() > 64 {
+        return Err(ApiError::not_found("The login transaction"));
+    }
+    Ok(Json(service::withdraw(&state, &client, &txn).await?))
 }

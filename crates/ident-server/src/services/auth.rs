@@ -20,6 +20,11 @@
 //!   is committed and stored with it, so a status that says `approved` always
 //!   carries it; if the decision then loses a race, the token is revoked.
 //! - Pushes and wake-ups go out after the commit, never inside it.
+//! - The relying party that started a login may withdraw it while it is
+//!   pending (the user cancelled or switched to SMS): it becomes `withdrawn`,
+//!   its challenges are closed with it (devices no longer list them), and it
+//!   counts neither as open nor as a denial. An answer to such a challenge
+//!   is `challenge-not-found` (no such *open* challenge).
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -43,6 +48,7 @@ use crate::routes::api_key::RpClient;
 use crate::services::enroll::new_id;
 use crate::services::{sms, trust};
 use crate::state::AppState;
+use crate::store::auth::Withdrawal;
 use crate::store::auth::{
     AnswerKind, Applied, ApplyAnswer, NewChallenge, NewTxn, StartPush, Txn, TxnStatus,
 };
@@ -122,7 +128,7 @@ pub struct Started {
 /// A transaction's status as the portal sees it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct StatusView {
-    /// `pending`, `approved`, `denied`, `expired` or `locked`.
+    /// `pending`, `approved`, `denied`, `expired`, `locked` or `withdrawn`.
     pub status: &'static str,
     /// `push`, `sms` or `trusted`.
     pub method: String,
@@ -542,8 +548,7 @@ pub async fn answer(
         return Err(ApiError::from(ProblemType::AnswerWrongDevice));
     }
     if ch.answered_at.is_some() {
-        return Err(ApiError::from(ProblemType::AnswerReplayed)
-            .with_detail("This login request was already answered, on this or another device."));
+        return Err(closed_challenge(state, &ch.txn_id).await);
     }
     let now = state.now();
     let device_id = DeviceId::parse(&device.id).map_err(|_| ApiError::internal())?;
@@ -628,8 +633,7 @@ pub async fn answer(
             if let Some(tok) = &trust_token {
                 revoke_unused_trust(state, &user, tok).await;
             }
-            Err(ApiError::from(ProblemType::AnswerReplayed)
-                .with_detail("This login request was already answered, on this or another device."))
+            Err(closed_challenge(state, &ch.txn_id).await)
         }
         Applied::Done {
             status,
@@ -749,6 +753,92 @@ pub async fn check_sms(
             }
             Err(ApiError::from(ProblemType::SmsCodeExpired)
                 .with_detail("The code has expired or its tries are used up; start a new login."))
+        }
+    }
+}
+
+/// The refusal for an answer to a challenge that is already closed:
+/// `answer-replayed`, or, when its login was withdrawn, `challenge-not-found`
+/// — there is no such *open* challenge, and every client already shows that
+/// as "answered or withdrawn".
+async fn closed_challenge(state: &AppState, txn_id: &str) -> ApiError {
+    let tid = txn_id.to_owned();
+    match state.db(move |s| s.txn(&tid)).await {
+        Ok(Some(t)) if t.status == TxnStatus::Withdrawn => {
+            ApiError::from(ProblemType::ChallengeNotFound).with_detail(
+                "This login request was withdrawn: the login was cancelled on the login page.",
+            )
+        }
+        _ => ApiError::from(ProblemType::AnswerReplayed)
+            .with_detail("This login request was already answered, on this or another device."),
+    }
+}
+
+/// 409 `auth-decided` for a withdrawal of a login that is already `status`.
+fn not_withdrawable(status: TxnStatus) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::CONFLICT,
+        "auth-decided",
+        "This login is already decided.",
+    )
+    .with_detail(format!(
+        "The login is `{}`; only a pending login can be withdrawn.",
+        status.as_str()
+    ))
+}
+
+fn withdrawn_view(txn: &Txn) -> StatusView {
+    StatusView {
+        status: TxnStatus::Withdrawn.as_str(),
+        method: txn.method.clone(),
+        expires_at: txn.expires_at,
+        trust_token: None,
+    }
+}
+
+/// `DELETE /api/v1/auth/{txn}`: the relying party that started a login
+/// withdraws it while it is pending (see the module docs). Withdrawing a
+/// withdrawn login again answers the same (idempotent, so a retried request
+/// is harmless); any other final status is 409 `auth-decided`.
+pub async fn withdraw(
+    state: &AppState,
+    client: &RpClient,
+    txn_id: &str,
+) -> Result<StatusView, ApiError> {
+    let txn = client_txn(state, client, txn_id).await?;
+    let now = state.now();
+    match effective_status(&txn, now) {
+        TxnStatus::Pending => {}
+        TxnStatus::Withdrawn => return Ok(withdrawn_view(&txn)),
+        other => return Err(not_withdrawable(other)),
+    }
+    let audit = NewAuditEntry {
+        actor: client.actor(),
+        action: "auth.withdrawn",
+        user_id: Some(txn.user_id),
+        detail: json!({"txn": txn.id, "method": txn.method}),
+    };
+    let id = txn.id.clone();
+    match state.db(move |s| s.withdraw_txn(&id, now, &audit)).await? {
+        Withdrawal::Withdrawn { devices } => {
+            // The status long poll returns at once with `withdrawn`. A device
+            // poll re-reads its list: a waiting poll had nothing open, and a
+            // device showing the request learns on its next poll (the app
+            // re-polls while a request is open) that it is gone.
+            state.wakeups.notify_txn(&txn.id);
+            for d in &devices {
+                state.wakeups.notify_device(d);
+            }
+            tracing::info!(user = txn.user_id.0, txn = %txn.id, "login withdrawn");
+            Ok(withdrawn_view(&txn))
+        }
+        Withdrawal::NotPending => {
+            // Decided or expired in the meantime: answer with what it is now.
+            let again = client_txn(state, client, txn_id).await?;
+            match effective_status(&again, state.now()) {
+                TxnStatus::Withdrawn => Ok(withdrawn_view(&again)),
+                other => Err(not_withdrawable(other)),
+            }
         }
     }
 }

@@ -10,6 +10,11 @@
 //!   closes the sibling challenges, decides the transaction, records a denial
 //!   and, at the limit or on "not me", locks push and closes every other open
 //!   push login of the user — all or nothing.
+//!
+//! A withdrawal (the relying party cancels a pending login) marks the
+//! transaction `withdrawn` and closes its unanswered challenges in one
+//! transaction too, so an answer racing it either decides the login first or
+//! finds its challenge closed; it records no denial.
 
 use super::{NewAuditEntry, StoreError, UserId};
 
@@ -27,6 +32,9 @@ pub enum TxnStatus {
     Expired,
     /// Ended because push was locked for the user.
     Locked,
+    /// Withdrawn by the relying party that started it (the user cancelled
+    /// the login or switched to SMS): neither a denial nor open.
+    Withdrawn,
 }
 
 impl TxnStatus {
@@ -38,6 +46,7 @@ impl TxnStatus {
             TxnStatus::Denied => "denied",
             TxnStatus::Expired => "expired",
             TxnStatus::Locked => "locked",
+            TxnStatus::Withdrawn => "withdrawn",
         }
     }
 
@@ -49,6 +58,7 @@ impl TxnStatus {
             "denied" => TxnStatus::Denied,
             "expired" => TxnStatus::Expired,
             "locked" => TxnStatus::Locked,
+            "withdrawn" => TxnStatus::Withdrawn,
             _ => return None,
         })
     }
@@ -217,6 +227,20 @@ pub enum Applied {
     },
 }
 
+/// What [`AuthStore::withdraw_txn`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Withdrawal {
+    /// The transaction was pending and is now `withdrawn`; its open
+    /// challenges were closed. `devices` are the devices that had one (their
+    /// long polls are woken so they drop it).
+    Withdrawn {
+        /// Devices whose open challenge was closed.
+        devices: Vec<String>,
+    },
+    /// The transaction was not pending any more (or had expired); nothing changed.
+    NotPending,
+}
+
 /// Storage of login transactions.
 pub trait AuthStore {
     /// Inserts a push transaction with its challenges unless push is locked
@@ -258,4 +282,13 @@ pub trait AuthStore {
         now: i64,
         audit: &NewAuditEntry,
     ) -> Result<bool, StoreError>;
+    /// Withdraws a pending, unexpired transaction in one transaction: status
+    /// `withdrawn`, its unanswered challenges closed (`decision =
+    /// 'withdrawn'`), audited with `audit`. No denial is recorded.
+    fn withdraw_txn(
+        &self,
+        id: &str,
+        now: i64,
+        audit: &NewAuditEntry,
+    ) -> Result<Withdrawal, StoreError>;
 }

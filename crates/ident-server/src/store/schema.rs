@@ -21,6 +21,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("schema_v3.sql"),
     include_str!("schema_v4.sql"),
     include_str!("schema_v5.sql"),
+    include_str!("schema_v6.sql"),
 ];
 
 /// The schema version this build writes.
@@ -174,5 +175,54 @@ mod tests {
             c.execute("UPDATE auth_txns SET status = 'bogus' WHERE id = 't2'", [])
                 .is_err()
         );
+    }
+
+    #[test]
+    fn v6_keeps_logins_and_allows_withdrawn() {
+        let mut c = fresh();
+        for (i, sql) in MIGRATIONS[..5].iter().enumerate() {
+            c.execute_batch(sql).unwrap();
+            c.pragma_update(None, "user_version", i as i64 + 1).unwrap();
+        }
+        c.execute_batch(
+            "INSERT INTO users (id, login, display_name, password_hash, role, created_at)
+                 VALUES (1, '1000', 'B', 'x', 'broker', 1);
+             INSERT INTO api_keys (id, name, key_hash, created_at) VALUES (7, 'p', x'01', 1);
+             INSERT INTO devices (id, user_id, jwk, name, platform, status, created_at)
+                 VALUES ('d1', 1, '{}', 'd', 'linux', 'active', 1);
+             INSERT INTO auth_txns (id, user_id, api_key_id, method, status, ip, user_agent,
+                                    service, created_at, expires_at, decided_at,
+                                    trust_token_sealed)
+                 VALUES ('t1', 1, 7, 'push', 'approved', '192.0.2.1', 'ua', 'Portal', 1, 121,
+                         5, x'0102');
+             INSERT INTO challenges (id, txn_id, device_id, token, expires_at)
+                 VALUES ('c1', 't1', 'd1', 'jws', 121);",
+        )
+        .unwrap();
+        migrate(&mut c).unwrap();
+        let row: (i64, Vec<u8>, i64) = c
+            .query_row(
+                "SELECT api_key_id, trust_token_sealed, decided_at FROM auth_txns WHERE id = 't1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(row, (7, vec![1, 2], 5));
+        c.execute(
+            "UPDATE auth_txns SET status = 'withdrawn' WHERE id = 't1'",
+            [],
+        )
+        .unwrap();
+        assert!(
+            c.execute("UPDATE auth_txns SET status = 'bogus' WHERE id = 't1'", [])
+                .is_err()
+        );
+        c.pragma_update(None, "foreign_keys", "ON").unwrap();
+        c.execute("DELETE FROM auth_txns WHERE id = 't1'", [])
+            .unwrap();
+        let left: i64 = c
+            .query_row("SELECT count(*) FROM challenges", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(left, 0, "challenges still cascade from the rebuilt table");
     }
 }

@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::SqliteStore;
 use super::audit::audit_in;
+use crate::store::auth::Withdrawal;
 use crate::store::auth::{
     AnswerKind, Applied, ApplyAnswer, ChallengeRow, NewChallenge, NewTxn, StartPush, Txn, TxnStatus,
 };
@@ -307,6 +308,40 @@ impl AuthStore for SqliteStore {
                 audit_in(tx, audit, now)?;
             }
             Ok(n == 1)
+        })
+    }
+
+    fn withdraw_txn(
+        &self,
+        id: &str,
+        now: i64,
+        audit: &NewAuditEntry,
+    ) -> Result<Withdrawal, StoreError> {
+        self.write(|tx| {
+            let n = tx
+                .prepare_cached(
+                    "UPDATE auth_txns SET status = 'withdrawn', decided_at = ?1
+                     WHERE id = ?2 AND status = 'pending' AND expires_at >= ?1",
+                )?
+                .execute(params![now, id])?;
+            if n != 1 {
+                return Ok(Withdrawal::NotPending);
+            }
+            let mut stmt = tx.prepare_cached(
+                "SELECT DISTINCT device_id FROM challenges
+                 WHERE txn_id = ?1 AND answered_at IS NULL",
+            )?;
+            let devices = stmt
+                .query_map([id], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            drop(stmt);
+            tx.prepare_cached(
+                "UPDATE challenges SET answered_at = ?1, decision = 'withdrawn'
+                 WHERE txn_id = ?2 AND answered_at IS NULL",
+            )?
+            .execute(params![now, id])?;
+            audit_in(tx, audit, now)?;
+            Ok(Withdrawal::Withdrawn { devices })
         })
     }
 }
