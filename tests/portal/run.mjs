@@ -267,6 +267,18 @@ test("2FA interval on \"Meine Sicherheit\": after one more second factor the bro
   assert((await page.locator("#interval-now").getAttribute("data-days")) === "30", "interval saved");
   await axe(page, "security saved de");
   await shoot(page, "security-de", { full: true });
+  // On a phone nothing is cut off: every area of the navigation is in view
+  // (it wraps) and the sign-ins stack as cards instead of sticking out.
+  const viewport = page.viewportSize();
+  await page.setViewportSize({ width: 390, height: 844 });
+  const fit = await page.evaluate(() => ({
+    page: document.documentElement.scrollWidth,
+    nav: [...document.querySelectorAll("nav.mainnav a")].map((a) => Math.ceil(a.getBoundingClientRect().right)),
+    signins: Math.ceil(document.querySelector("#signins-table").getBoundingClientRect().right),
+  }));
+  await page.setViewportSize(viewport);
+  assert(fit.page <= 390 && fit.nav.length >= 3 && fit.nav.every((r) => r <= 390) && fit.signins <= 390, `phone layout: ${JSON.stringify(fit)}`);
+  await shoot(page, "security-signins-de", { sizes: ["phone"], scrollTo: "#signins" });
 
   // The next login still asks (the browser is not trusted yet) and then remembers it.
   await logout(page);
@@ -608,6 +620,7 @@ test("broker: SMS costs of the quarter, totals with VAT, CSV download", async ({
   assert(logins.includes(max.login), "Max's SMS listed");
   await axe(page, "sms costs de");
   await shoot(page, "sms-costs-de", { full: true });
+  await shoot(page, "sms-costs-ledger-de", { sizes: ["phone"], scrollTo: "#sms-ledger-title" });
   // The CSV as the browser downloads it.
   const [download] = await Promise.all([page.waitForEvent("download"), page.locator("#sms-csv").click()]);
   const file = path.join(workDir, download.suggestedFilename());

@@ -14,16 +14,13 @@ mod common;
 use std::sync::Arc;
 
 use common::TestApp;
+use common::portal::{Browser, Page, T0, between, spawn_portal, unescape, user};
 use ident_core::enroll_link::EnrollLink;
 use ident_core::ports::{Clock, ReqwestTransport};
 use ident_core::protocol::{Client, EnrollOutcome, Platform};
-use ident_server::admin::{self, UserSpec};
 use ident_server::domain::Role;
-use reqwest::{Method, StatusCode, header};
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-
-const T0: i64 = 1_800_000_000;
-const PASSWORD: &str = "Fonds-Passwort-2027";
 
 /// A server with the portal and these users:
 /// - broker 1000 (Maklerbüro Schmidt) with employee 1001, sub-broker 1002 and
@@ -31,218 +28,78 @@ const PASSWORD: &str = "Fonds-Passwort-2027";
 ///   paul@example.de (number);
 /// - broker 2000 (Finanzkontor Wagner) with customer lena@example.de (number).
 async fn portal() -> TestApp {
-    let app = common::spawn_app_with(|c| c.portal.enabled = true).await;
-    let store = app.state.store.as_ref();
-    let spec =
-        |login: &str, name: &str, role, broker: Option<&str>, phone: Option<&str>| UserSpec {
-            login: login.into(),
-            name: Some(name.into()),
-            role,
-            broker: broker.map(str::to_owned),
-            phone: phone.map(str::to_owned),
-            email: None,
-            password: zeroize::Zeroizing::new(PASSWORD.into()),
-        };
-    for s in [
-        spec(
+    let users = [
+        user(
             "1000",
             "Maklerbüro Schmidt",
             Role::Broker,
             None,
             Some("0151 11111111"),
+            None,
         ),
-        spec(
+        user(
             "1001",
             "Anna Becker",
             Role::Employee,
             Some("1000"),
             Some("0160 12345678"),
+            None,
         ),
-        spec(
+        user(
             "1002",
             "Jonas Untermakler",
             Role::SubBroker,
             Some("1000"),
             Some("0160 22222222"),
+            None,
         ),
-        spec(
+        user(
             "max@example.de",
             "Max Mustermann",
             Role::Customer,
             Some("1000"),
             Some("0171 2345678"),
+            None,
         ),
-        spec(
+        user(
             "erika@example.de",
             "Erika Musterfrau",
             Role::Customer,
             Some("1000"),
             None,
+            None,
         ),
-        spec(
+        user(
             "paul@example.de",
             "Paul Beispiel",
             Role::Customer,
             Some("1000"),
             Some("0172 3456789"),
+            None,
         ),
-        spec(
+        user(
             "2000",
             "Finanzkontor Wagner",
             Role::Broker,
             None,
             Some("0151 22222222"),
+            None,
         ),
-        spec(
+        user(
             "lena@example.de",
             "Lena Fremdkundin",
             Role::Customer,
             Some("2000"),
             Some("0176 9876543"),
+            None,
         ),
-    ] {
-        admin::create_user(store, &s, T0).unwrap();
-    }
-    app
-}
-
-/// One answer as the browser sees it.
-struct Page {
-    status: StatusCode,
-    headers: header::HeaderMap,
-    body: String,
-}
-
-impl Page {
-    fn location(&self) -> &str {
-        self.headers
-            .get(header::LOCATION)
-            .map_or("", |v| v.to_str().unwrap())
-    }
-
-    /// The value of the (first) hidden CSRF field.
-    fn csrf(&self) -> String {
-        between(&self.body, "name=\"csrf\" value=\"", "\"")
-            .unwrap_or_else(|| panic!("no CSRF field in:\n{}", self.body))
-    }
-
-    fn count(&self, needle: &str) -> usize {
-        self.body.matches(needle).count()
-    }
-}
-
-/// An attribute value as the browser reads it.
-fn unescape(html: &str) -> String {
-    html.replace("&#x2f;", "/")
-        .replace("&quot;", "\"")
-        .replace("&#x27;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
-fn between(text: &str, start: &str, end: &str) -> Option<String> {
-    let from = text.find(start)? + start.len();
-    let len = text[from..].find(end)?;
-    Some(text[from..from + len].to_owned())
-}
-
-/// A browser: cookies kept, redirects not followed (the tests look at them).
-struct Browser {
-    http: reqwest::Client,
-    base: String,
-}
-
-impl Browser {
-    fn new(app: &TestApp) -> Self {
-        Self {
-            http: reqwest::Client::builder()
-                .cookie_store(true)
-                .redirect(reqwest::redirect::Policy::none())
-                .user_agent(
-                    "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0",
-                )
-                .build()
-                .unwrap(),
-            base: app.base.clone(),
-        }
-    }
-
-    async fn page(&self, r: reqwest::RequestBuilder) -> Page {
-        let r = r.send().await.unwrap();
-        Page {
-            status: r.status(),
-            headers: r.headers().clone(),
-            body: r.text().await.unwrap(),
-        }
-    }
-
-    async fn get(&self, path: &str) -> Page {
-        self.page(self.http.get(format!("{}{path}", self.base)))
-            .await
-    }
-
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
-        self.page(self.http.post(format!("{}{path}", self.base)).form(form))
-            .await
-    }
-
-    /// Follows one redirect (303 → GET).
-    async fn follow(&self, page: Page) -> Page {
-        assert!(
-            page.status.is_redirection(),
-            "{}: {}",
-            page.status,
-            page.body
-        );
-        self.get(page.location()).await
-    }
-
-    /// Posts `form` (with the CSRF token of `from`) and follows the redirect.
-    async fn submit(&self, from: &Page, path: &str, form: &[(&str, &str)]) -> Page {
-        let csrf = from.csrf();
-        let mut fields = vec![("csrf", csrf.as_str())];
-        fields.extend_from_slice(form);
-        let r = self.post(path, &fields).await;
-        assert_eq!(r.status, StatusCode::SEE_OTHER, "{path}: {}", r.body);
-        self.follow(r).await
-    }
-}
-
-/// The SMS code last written to the outbox.
-fn outbox_code(app: &TestApp) -> String {
-    let text = std::fs::read_to_string(app.dir.path().join("sms.jsonl")).unwrap();
-    let last: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
-    let t = last["text"].as_str().unwrap();
-    let start = t.find(": ").unwrap() + 2;
-    t[start..start + 6].to_owned()
+    ];
+    spawn_portal(|_| {}, &users).await
 }
 
 /// Logs `login` (who has a phone but no device) in with an SMS code.
 async fn sms_login(app: &TestApp, login: &str) -> Browser {
-    let b = Browser::new(app);
-    let form = b.get("/portal/login").await;
-    let r = b
-        .post(
-            "/portal/login",
-            &[
-                ("csrf", &form.csrf()),
-                ("login", login),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
-    assert_eq!(r.location(), "/portal/login/sms", "{}", r.body);
-    let form = b.follow(r).await;
-    let code = outbox_code(app);
-    let r = b
-        .post(
-            "/portal/login/sms",
-            &[("csrf", &form.csrf()), ("code", &code)],
-        )
-        .await;
-    assert_eq!(r.location(), "/portal/", "{}", r.body);
-    b
+    Browser::new(app).sms_login(app, login).await
 }
 
 /// `GET` on the relying-party API in the portal's administrative context.
@@ -752,7 +609,8 @@ async fn a_broker_sets_a_customers_number_which_ends_the_customers_trust() {
     assert_eq!(page.status, 200, "{}", page.body);
     // the full number on the edit page
     assert!(page.body.contains("+49 171 2345678"));
-    assert!(page.body.contains("value=\"+491712345678\""));
+    // the full number, readable, in the field as on the page
+    assert!(page.body.contains("value=\"+49 171 2345678\""));
 
     // a landline: the API's reason next to the field, nothing changed
     let r = b
@@ -833,7 +691,13 @@ async fn a_broker_sets_a_customers_number_which_ends_the_customers_trust() {
             &[("phone", "0160 5555555")],
         )
         .await;
-    assert!(after.body.contains("+491605555555"));
+    // the notice and the field write the full number readably
+    assert!(
+        after.body.contains("ist jetzt +49 160 5555555."),
+        "{}",
+        after.body
+    );
+    assert!(after.body.contains("value=\"+49 160 5555555\""));
     assert_eq!(
         api_user(&app, "erika@example.de").await["phone"],
         "+491605555555"
@@ -961,7 +825,7 @@ async fn an_employee_manages_the_brokers_customers() {
             &[("phone", "0151 44444444")],
         )
         .await;
-    assert!(after.body.contains("ist jetzt +49 1514 4444444"));
+    assert!(after.body.contains("ist jetzt +49 151 44444444"));
     assert_eq!(
         api_user(&app, "erika@example.de").await["phone"],
         "+4915144444444"
@@ -1128,7 +992,17 @@ async fn sms_costs_show_the_ledger_and_the_csv_matches_it() {
     assert!(page.body.contains("Max Mustermann"));
     // the broker's own SMS under the broker's name
     assert!(page.body.contains("Maklerbüro Schmidt<br>"));
-    assert!(page.body.contains("+49…678"));
+    // the employee's SMS under her name, with login and role
+    assert!(
+        page.body
+            .contains("Anna Becker<br><span class=\"muted\">1001 · Mitarbeiter</span>"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("<td>1001</td>"));
+    // the API's short number written as everywhere else in the portal
+    assert!(page.body.contains("+49 ••• 678"));
+    assert!(!page.body.contains("+49…678"));
     assert!(!page.body.contains("+491712345678"));
     assert!(page.body.contains("Anmeldung"));
     assert!(!page.body.contains("lena@example.de"));

@@ -13,15 +13,12 @@ mod portal_mail_smtp;
 use std::time::{Duration, Instant};
 
 use common::TestApp;
-use ident_server::admin::{self, UserSpec};
+use common::portal::{Browser, Page, between, spawn_portal, unescape, user};
 use ident_server::domain::Role;
 use ident_server::portal::mail::SmtpUrl;
 use portal_mail_smtp::SmtpSink;
-use reqwest::{StatusCode, header};
+use reqwest::StatusCode;
 use serde_json::Value;
-
-const T0: i64 = 1_800_000_000;
-const PASSWORD: &str = "Fonds-Passwort-2027";
 
 /// A server with the portal (mail to `smtp` when given) and: broker 1000
 /// "Maklerbüro Schmidt" (makler@example.de), employee 1001, customers
@@ -30,31 +27,8 @@ const PASSWORD: &str = "Fonds-Passwort-2027";
 /// fremd@example.de (phone, e-mail).
 async fn portal(smtp: Option<&SmtpSink>) -> TestApp {
     let url = smtp.map(SmtpSink::url);
-    let app = common::spawn_app_with(move |c| {
-        c.portal.enabled = true;
-        if let Some(url) = url {
-            c.portal.smtp_url = Some(SmtpUrl::parse(&url).unwrap());
-            c.portal.mail_from = Some("FondsKontor Kundenservice <portal@example.de>".into());
-        }
-    })
-    .await;
-    let store = app.state.store.as_ref();
-    let spec = |login: &str,
-                name: &str,
-                role,
-                broker: Option<&str>,
-                phone: Option<&str>,
-                email: Option<&str>| UserSpec {
-        login: login.into(),
-        name: Some(name.into()),
-        role,
-        broker: broker.map(str::to_owned),
-        phone: phone.map(str::to_owned),
-        email: email.map(str::to_owned),
-        password: zeroize::Zeroizing::new(PASSWORD.into()),
-    };
-    for s in [
-        spec(
+    let users = [
+        user(
             "1000",
             "Maklerbüro Schmidt",
             Role::Broker,
@@ -62,7 +36,7 @@ async fn portal(smtp: Option<&SmtpSink>) -> TestApp {
             Some("0151 11111111"),
             Some("makler@example.de"),
         ),
-        spec(
+        user(
             "1001",
             "Anna Becker",
             Role::Employee,
@@ -70,7 +44,7 @@ async fn portal(smtp: Option<&SmtpSink>) -> TestApp {
             Some("0160 12345678"),
             None,
         ),
-        spec(
+        user(
             "max@example.de",
             "Max Müller",
             Role::Customer,
@@ -78,7 +52,7 @@ async fn portal(smtp: Option<&SmtpSink>) -> TestApp {
             Some("0171 2345678"),
             Some("max@example.de"),
         ),
-        spec(
+        user(
             "100300",
             "Jürgen Weiß",
             Role::Customer,
@@ -86,7 +60,7 @@ async fn portal(smtp: Option<&SmtpSink>) -> TestApp {
             Some("0172 9876543"),
             None,
         ),
-        spec(
+        user(
             "erika@example.de",
             "Erika Öztürk",
             Role::Customer,
@@ -94,7 +68,7 @@ async fn portal(smtp: Option<&SmtpSink>) -> TestApp {
             None,
             Some("erika@example.de"),
         ),
-        spec(
+        user(
             "2000",
             "Andere Finanz GmbH",
             Role::Broker,
@@ -102,7 +76,7 @@ async fn portal(smtp: Option<&SmtpSink>) -> TestApp {
             Some("0151 22222222"),
             None,
         ),
-        spec(
+        user(
             "fremd@example.de",
             "Fritz Fremd",
             Role::Customer,
@@ -110,144 +84,23 @@ async fn portal(smtp: Option<&SmtpSink>) -> TestApp {
             Some("0173 1111111"),
             Some("fremd@example.de"),
         ),
-    ] {
-        admin::create_user(store, &s, T0).unwrap();
-    }
-    app
+    ];
+    spawn_portal(
+        move |c| {
+            if let Some(url) = url {
+                c.portal.smtp_url = Some(SmtpUrl::parse(&url).unwrap());
+                c.portal.mail_from = Some("FondsKontor Kundenservice <portal@example.de>".into());
+            }
+        },
+        &users,
+    )
+    .await
 }
 
-/// One answer as the browser sees it.
-struct Page {
-    status: StatusCode,
-    headers: header::HeaderMap,
-    body: String,
-}
-
-impl Page {
-    fn location(&self) -> &str {
-        self.headers
-            .get(header::LOCATION)
-            .map_or("", |v| v.to_str().unwrap())
-    }
-
-    /// The value of the first hidden CSRF field.
-    fn csrf(&self) -> String {
-        self.attr("name=\"csrf\" value=\"")
-    }
-
-    /// The value after `prefix` up to the next `"`, unescaped.
-    fn attr(&self, prefix: &str) -> String {
-        between(&self.body, prefix, "\"")
-            .map(|v| unescape(&v))
-            .unwrap_or_else(|| panic!("no {prefix} in:\n{}", self.body))
-    }
-}
-
-/// Text as the browser reads it.
-fn unescape(html: &str) -> String {
-    html.replace("&#x2f;", "/")
-        .replace("&quot;", "\"")
-        .replace("&#x27;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
-fn between(text: &str, start: &str, end: &str) -> Option<String> {
-    let from = text.find(start)? + start.len();
-    let len = text[from..].find(end)?;
-    Some(text[from..from + len].to_owned())
-}
-
-/// A browser: cookies kept, redirects not followed.
-struct Browser {
-    http: reqwest::Client,
-    base: String,
-}
-
-impl Browser {
-    fn new(app: &TestApp) -> Self {
-        Self {
-            http: reqwest::Client::builder()
-                .cookie_store(true)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            base: app.base.clone(),
-        }
-    }
-
-    async fn page(&self, r: reqwest::RequestBuilder) -> Page {
-        let r = r.send().await.unwrap();
-        Page {
-            status: r.status(),
-            headers: r.headers().clone(),
-            body: r.text().await.unwrap(),
-        }
-    }
-
-    async fn get(&self, path: &str) -> Page {
-        self.page(self.http.get(format!("{}{path}", self.base)))
-            .await
-    }
-
-    /// A form post as a browser sends it (with its Origin).
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
-        self.page(
-            self.http
-                .post(format!("{}{path}", self.base))
-                .header(header::ORIGIN, &self.base)
-                .form(form),
-        )
-        .await
-    }
-
-    async fn follow(&self, page: Page) -> Page {
-        assert!(
-            page.status.is_redirection(),
-            "{}: {}",
-            page.status,
-            page.body
-        );
-        let to = page.location().to_owned();
-        self.get(&to).await
-    }
-}
-
-/// The SMS code last written to the outbox.
-fn outbox_code(app: &TestApp) -> String {
-    let text = std::fs::read_to_string(app.dir.path().join("sms.jsonl")).unwrap();
-    let last: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
-    let t = last["text"].as_str().unwrap();
-    let start = t.find(": ").unwrap() + 2;
-    t[start..start + 6].to_owned()
-}
-
-/// Logs `login` in: password, then the SMS code from the outbox.
+/// Logs `login` in (password, then the SMS code from the outbox) in a
+/// browser whose form posts carry their `Origin`.
 async fn login(app: &TestApp, login: &str) -> Browser {
-    let b = Browser::new(app);
-    let form = b.get("/portal/login").await;
-    let r = b
-        .post(
-            "/portal/login",
-            &[
-                ("csrf", &form.csrf()),
-                ("login", login),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
-    assert_eq!(r.location(), "/portal/login/sms", "{}", r.body);
-    let form = b.follow(r).await;
-    let code = outbox_code(app);
-    let r = b
-        .post(
-            "/portal/login/sms",
-            &[("csrf", &form.csrf()), ("code", &code)],
-        )
-        .await;
-    assert_eq!(r.location(), "/portal/", "{}", r.body);
-    b
+    Browser::new(app).with_origin().sms_login(app, login).await
 }
 
 /// The editor's fields as they are on the page.
@@ -369,7 +222,7 @@ async fn an_employee_edits_the_letter_checks_the_recipients_and_sends() {
     let p: Value = serde_json::from_str(&preview.body).unwrap();
     assert_eq!(p["ok"], true);
     assert_eq!(p["subject"], "Wichtig für Max Müller");
-    assert_eq!(p["body"], "Guten Tag Max Müller, Ihre Nummer: +49…678");
+    assert_eq!(p["body"], "Guten Tag Max Müller, Ihre Nummer: +49 ••• 678");
     assert_eq!(p["to"], "max@example.de");
     // …but not for another broker's customer, and errors are sentences.
     let p: Value = serde_json::from_str(
@@ -528,7 +381,8 @@ async fn an_employee_edits_the_letter_checks_the_recipients_and_sends() {
         log.body
             .contains("data-login=\"100300\" data-status=\"skipped\"")
     );
-    assert!(log.body.contains("<dd id=\"log-by\">1001</dd>"));
+    // who sent it, by name (the log keeps the login)
+    assert!(log.body.contains("<dd id=\"log-by\">Anna Becker</dd>"));
     assert!(log.body.contains("Kunden mit hinterlegter Handynummer"));
 
     // What arrived.
@@ -551,7 +405,7 @@ async fn an_employee_edits_the_letter_checks_the_recipients_and_sends() {
         "{}",
         m.body
     );
-    assert!(m.body.contains("Handynummer +49…678 hinterlegt"));
+    assert!(m.body.contains("Handynummer +49 ••• 678 hinterlegt"));
     assert!(
         m.body.contains(&format!(
             "Melden Sie sich wie gewohnt an: {}/portal/\n",

@@ -17,7 +17,7 @@
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use minijinja::{Value, context};
 use serde::{Deserialize, Serialize};
@@ -25,12 +25,11 @@ use serde::{Deserialize, Serialize};
 use super::api::{CallError, seg};
 use super::csrf::CsrfForm;
 use super::error::PortalError;
-use super::home::interval_text;
 use super::i18n::{self, Lang};
 use super::internal::{
-    self, broker_of, interval_label, interval_options, parse_days, phone_display, when,
+    self, ConfirmForm, NoFields, broker_of, done, interval_hint, interval_label, interval_options,
+    parse_days, phone_display, phone_masked, when,
 };
-use super::login::mask_phone;
 use super::session::LoggedIn;
 use super::{Area, PortalState};
 use crate::domain::Role;
@@ -253,7 +252,7 @@ async fn render_list(
             path: seg(&c.login),
             name: c.display_name.clone(),
             email: c.email.clone(),
-            phone: c.phone.as_deref().map(mask_phone),
+            phone: c.phone.as_deref().map(phone_masked),
             enrolled: c.enrolled,
             interval: interval_label(lang, c.interval_days),
             locked: c.push_locked,
@@ -382,8 +381,7 @@ async fn set_all_intervals(
             ("changed", &r.changed.to_string()),
         ],
     );
-    internal::set_notice(&state, &form.session, text)?;
-    Ok(Redirect::to("/portal/customers").into_response())
+    done(&state, &form.session, text, "/portal/customers")
 }
 
 /// The customer `login` of the user's broker; anyone else is "not found"
@@ -406,6 +404,11 @@ async fn own_customer(
     Ok(c)
 }
 
+/// The customer's page.
+fn customer_page(c: &Customer) -> String {
+    format!("/portal/customers/{}", seg(&c.login))
+}
+
 /// What the customer page shows besides the customer.
 struct DetailPage<'a> {
     status: StatusCode,
@@ -422,27 +425,27 @@ fn render_detail(
 ) -> Result<Response, PortalError> {
     let lang = me.lang;
     let notice = internal::take_notice(state, me)?;
-    let path = seg(&c.login);
     Ok(state.page_at(
         p.status,
         &me.view(Area::Customers),
-        &format!("/portal/customers/{path}"),
+        &customer_page(c),
         "customer.html",
         context! {
             notice => notice,
             c => context! {
                 login => &c.login,
-                path => path,
+                path => seg(&c.login),
                 name => &c.display_name,
                 email => &c.email,
                 phone => c.phone.as_deref().map(phone_display),
                 enrolled => c.enrolled,
-                interval => interval_text(lang, c.interval_days),
+                interval => interval_label(lang, c.interval_days),
+                interval_hint => interval_hint(lang, c.interval_days),
                 locked => c.push_locked,
                 locked_at => c.push_locked_at.map(|t| when(lang, t)),
                 lock_reason => lock_reason(lang, c.push_lock_reason.as_deref()),
             },
-            phone_value => p.phone_value.map(str::to_owned).or_else(|| c.phone.clone()).unwrap_or_default(),
+            phone_value => p.phone_value.map(str::to_owned).or_else(|| c.phone.as_deref().map(phone_display)).unwrap_or_default(),
             phone_error => p.phone_error,
             remove_error => p.remove_error,
         },
@@ -551,14 +554,7 @@ async fn set_phone(
         "cust_phone_saved"
     };
     let text = i18n::tf(lang, key, &[("name", &c.display_name), ("phone", &number)]);
-    internal::set_notice(&state, &form.session, text)?;
-    Ok(Redirect::to(&format!("/portal/customers/{}", seg(&c.login))).into_response())
-}
-
-#[derive(Debug, Deserialize)]
-struct ConfirmForm {
-    #[serde(default)]
-    confirm: String,
+    done(&state, &form.session, text, &customer_page(&c))
 }
 
 /// `POST /portal/customers/{login}/phone/remove`.
@@ -570,7 +566,7 @@ async fn remove_phone(
 ) -> Result<Response, PortalError> {
     let c = own_customer(&state, &me, &login).await?;
     let lang = me.lang;
-    if form.form.confirm != "yes" {
+    if !form.form.confirmed() {
         return render_detail(
             &state,
             &me,
@@ -590,12 +586,8 @@ async fn remove_phone(
         .await?;
     tracing::info!(customer = %c.login, by = %me.user.login, "portal: customer's mobile number removed");
     let text = i18n::tf(lang, "cust_phone_removed", &[("name", &c.display_name)]);
-    internal::set_notice(&state, &form.session, text)?;
-    Ok(Redirect::to(&format!("/portal/customers/{}", seg(&c.login))).into_response())
+    done(&state, &form.session, text, &customer_page(&c))
 }
-
-#[derive(Debug, Deserialize)]
-struct NoFields {}
 
 /// `POST /portal/customers/{login}/unlock`: lifts the push lock.
 async fn unlock(
@@ -616,8 +608,7 @@ async fn unlock(
         .await?;
     tracing::info!(customer = %c.login, by = %me.user.login, "portal: customer's push lock lifted");
     let text = i18n::tf(me.lang, "cust_unlocked", &[("name", &c.display_name)]);
-    internal::set_notice(&state, &form.session, text)?;
-    Ok(Redirect::to(&format!("/portal/customers/{}", seg(&c.login))).into_response())
+    done(&state, &form.session, text, &customer_page(&c))
 }
 
 /// The texts of "Meine Kunden".

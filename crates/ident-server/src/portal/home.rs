@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::error::PortalError;
 use super::i18n;
+use super::internal::{interval_hint, interval_label, phone_masked};
 use super::session::LoggedIn;
 use super::{Area, PortalState};
 
@@ -24,15 +25,6 @@ struct Card {
     path: &'static str,
     title: &'static str,
     text: &'static str,
-}
-
-/// The interval as a sentence ("alle 30 Tage", "bei jeder Anmeldung").
-pub fn interval_text(lang: i18n::Lang, days: u32) -> String {
-    match days {
-        0 => i18n::t(lang, "interval_always").to_owned(),
-        1 => i18n::t(lang, "interval_one_day").to_owned(),
-        n => i18n::tf(lang, "interval_days", &[("days", &n.to_string())]),
-    }
 }
 
 /// `GET /portal/`.
@@ -58,10 +50,11 @@ async fn home(State(state): State<PortalState>, me: LoggedIn) -> Result<Response
         "home.html",
         context! {
             welcome => i18n::tf(lang, "home_welcome", &[("name", &user.display_name)]),
-            phone => user.phone.as_deref().map(super::login::mask_phone),
+            phone => user.phone.as_deref().map(phone_masked),
             enrolled => user.enrolled,
             push_locked => user.push_locked,
-            interval => interval_text(lang, user.interval_days),
+            interval => interval_label(lang, user.interval_days),
+            interval_hint => interval_hint(lang, user.interval_days),
             intro => i18n::t(lang, match me.user.role {
                 crate::domain::Role::Broker | crate::domain::Role::Employee => "home_intro",
                 _ => "home_intro_customer",

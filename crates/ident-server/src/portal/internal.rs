@@ -6,11 +6,13 @@
 //! where the platform's users are; amounts come as integer cents and are
 //! formatted without ever passing through floating point.
 
+use std::collections::HashMap;
+
 use axum::Router;
 use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::PortalState;
 use super::error::PortalError;
@@ -124,16 +126,65 @@ pub fn rate(lang: Lang, bp: u32) -> String {
     }
 }
 
-/// A stored number (E.164) written for people: `+49 171 2345678`. Anything
-/// that does not parse is shown as it is.
+/// A stored number (E.164) written in full for people, for the places where
+/// the whole number is meant (a customer's page, the notice after changing
+/// it). German mobile numbers are written as people in Germany write them,
+/// the network prefix set apart (`+49 151 98765432`, `+49 171 2345678`);
+/// other numbers in the international format of their numbering plan.
+/// Anything that does not parse is shown as it is.
 pub fn phone_display(e164: &str) -> String {
-    match phonenumber::parse(None, e164) {
-        Ok(n) => n
-            .format()
-            .mode(phonenumber::Mode::International)
-            .to_string(),
-        Err(_) => e164.to_owned(),
+    let Ok(n) = phonenumber::parse(None, e164) else {
+        return e164.to_owned();
+    };
+    let code = n.code().value();
+    let national = national_digits(&n);
+    let german_mobile = code == 49
+        && national.len() >= 10
+        && ["15", "16", "17"].iter().any(|p| national.starts_with(p));
+    if german_mobile {
+        let (prefix, subscriber) = national.split_at(3);
+        return format!("+{code} {prefix} {subscriber}");
     }
+    n.format()
+        .mode(phonenumber::Mode::International)
+        .to_string()
+}
+
+/// The national significant number's digits, leading zeros included.
+fn national_digits(n: &phonenumber::PhoneNumber) -> String {
+    let zeros = "0".repeat(usize::from(n.national().zeros()));
+    format!("{zeros}{}", n.national().value())
+}
+
+/// A mobile number shortened for lists, mails and summaries: the country
+/// code and the last three digits, `+49 ••• 678`. Takes a stored number
+/// (E.164) or the API's own shortened form (`+49…678`, in the SMS ledger),
+/// so every page and mail writes it the same way. Anything else becomes
+/// `•••`: a number that cannot be read is never shown in full.
+pub fn phone_masked(number: &str) -> String {
+    const DOTS: &str = "•••";
+    let last3 = |digits: &str| -> Option<String> {
+        let d: Vec<char> = digits.chars().filter(char::is_ascii_digit).collect();
+        (d.len() >= 3).then(|| d[d.len() - 3..].iter().collect())
+    };
+    if let Ok(n) = phonenumber::parse(None, number) {
+        let national = national_digits(&n);
+        return match last3(&national).filter(|_| national.len() >= 6) {
+            Some(tail) => format!("+{} {DOTS} {tail}", n.code().value()),
+            None => format!("+{} {DOTS}", n.code().value()),
+        };
+    }
+    if let Some((head, tail)) = number.split_once('…') {
+        let head = head.trim();
+        let code_ok = head.len() >= 2
+            && head.len() <= 4
+            && head.starts_with('+')
+            && head[1..].chars().all(|c| c.is_ascii_digit());
+        if let (true, Some(tail)) = (code_ok, last3(tail)) {
+            return format!("{head} {DOTS} {tail}");
+        }
+    }
+    DOTS.to_owned()
 }
 
 /// One choice of the 2FA interval select.
@@ -153,6 +204,17 @@ pub fn interval_label(lang: Lang, days: u32) -> String {
         0 => i18n::t(lang, "int_interval_always").to_owned(),
         1 => i18n::t(lang, "int_interval_daily").to_owned(),
         n => i18n::tf(lang, "int_interval_every", &[("days", &n.to_string())]),
+    }
+}
+
+/// What an interval means, in a few words, for where there is room next to
+/// its name ("bei jeder Anmeldung", "ein bestätigter Browser wird alle 30
+/// Tage erneut gefragt").
+pub fn interval_hint(lang: Lang, days: u32) -> String {
+    match days {
+        0 => i18n::t(lang, "int_interval_hint_always").to_owned(),
+        1 => i18n::t(lang, "int_interval_hint_day").to_owned(),
+        n => i18n::tf(lang, "int_interval_hint_days", &[("days", &n.to_string())]),
     }
 }
 
@@ -195,6 +257,116 @@ pub fn broker_of(me: &LoggedIn) -> Result<String, PortalError> {
     }
 }
 
+/// The names of the broker's people among `logins` (customers, staff and the
+/// broker), for pages that list who did something or got an SMS: the user's
+/// own name, then one look-up per other login. The look-ups run in the
+/// portal's own API context, since the API does not let an employee read
+/// their broker's record; a user who does not belong to `broker` (or cannot
+/// be read) keeps the login, so nothing about other brokers' users shows.
+/// Each name comes with the role's name for staff (`None` for customers).
+pub async fn names_of<'a>(
+    state: &PortalState,
+    me: &LoggedIn,
+    broker: &str,
+    logins: impl IntoIterator<Item = &'a str>,
+) -> HashMap<String, Person> {
+    /// At most this many look-ups per page.
+    const MAX_LOOKUPS: usize = 50;
+    let mut names = HashMap::new();
+    let mut asked = 0;
+    for login in logins {
+        if names.contains_key(login) {
+            continue;
+        }
+        let person = if login == me.user.login {
+            Some(Person::new(me.lang, &me.user.display_name, me.user.role))
+        } else if asked < MAX_LOOKUPS {
+            asked += 1;
+            match state.api.admin().user(login).await {
+                Ok(u) if u.login == broker || u.broker.as_deref() == Some(broker) => {
+                    Some(Person::new(me.lang, &u.display_name, u.role))
+                }
+                Ok(_) => None,
+                Err(e) => {
+                    tracing::debug!(error = %e, "portal: a name could not be read");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        names.insert(
+            login.to_owned(),
+            person.unwrap_or_else(|| Person {
+                name: login.to_owned(),
+                role: None,
+            }),
+        );
+    }
+    names
+}
+
+/// A person as a list shows them: the name, and the role for staff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Person {
+    /// The name (the login when it is not known).
+    pub name: String,
+    /// "Makler", "Mitarbeiter" … for staff; `None` for customers.
+    pub role: Option<&'static str>,
+}
+
+impl Person {
+    /// What a list shows below the name: the login (unless it is the name)
+    /// and the role, "1000 · Makler".
+    pub fn detail(&self, login: &str) -> String {
+        let login = (self.name != login).then_some(login);
+        login
+            .into_iter()
+            .chain(self.role)
+            .collect::<Vec<_>>()
+            .join(" · ")
+    }
+
+    /// A person with `role`'s name unless they are a customer.
+    pub fn new(lang: Lang, name: &str, role: Role) -> Person {
+        Person {
+            name: name.to_owned(),
+            role: (role != Role::Customer).then(|| i18n::t(lang, super::render::role_key(role))),
+        }
+    }
+}
+
+/// A form without fields of its own (only the CSRF token).
+#[derive(Debug, Deserialize)]
+pub struct NoFields {}
+
+/// A form whose only field is the tick box `confirm=yes`.
+#[derive(Debug, Deserialize)]
+pub struct ConfirmForm {
+    /// `yes` when ticked.
+    #[serde(default)]
+    pub confirm: String,
+}
+
+impl ConfirmForm {
+    /// Whether the box was ticked.
+    pub fn confirmed(&self) -> bool {
+        self.confirm == "yes"
+    }
+}
+
+/// The end of every handled form: the notice for the next page, and the
+/// redirect to it (post/redirect/get, so a reload does not post again).
+pub fn done(
+    state: &PortalState,
+    session: &Session,
+    text: String,
+    to: &str,
+) -> Result<Response, PortalError> {
+    set_notice(state, session, text)?;
+    Ok(Redirect::to(to).into_response())
+}
+
 /// Remembers `text` to show once on the next page of this session.
 pub fn set_notice(state: &PortalState, session: &Session, text: String) -> Result<(), PortalError> {
     let mut session = session.clone();
@@ -224,6 +396,27 @@ pub const TEXTS: &[i18n::Text] = &[
         "int_interval_every",
         "Alle {days} Tage",
         "Every {days} days",
+    ),
+    (
+        "int_interval_hint_always",
+        "bei jeder Anmeldung",
+        "at every login",
+    ),
+    (
+        "int_interval_hint_day",
+        "ein bestätigter Browser wird jeden Tag erneut gefragt",
+        "a confirmed browser is asked again every day",
+    ),
+    (
+        "int_interval_hint_days",
+        "ein bestätigter Browser wird alle {days} Tage erneut gefragt",
+        "a confirmed browser is asked again every {days} days",
+    ),
+    ("int_interval_title", "2FA-Intervall", "2FA interval"),
+    (
+        "int_scrollable",
+        "Tabelle, seitlich verschiebbar",
+        "table, scrolls sideways",
     ),
     ("int_yes", "ja", "yes"),
     ("int_no", "nein", "no"),
@@ -261,8 +454,51 @@ mod tests {
     #[test]
     fn phones_for_people() {
         assert_eq!(phone_display("+491712345678"), "+49 171 2345678");
-        assert_eq!(phone_display("+4915150866095"), "+49 1515 0866095");
+        assert_eq!(phone_display("+4915150866095"), "+49 151 50866095");
+        assert_eq!(phone_display("+4916099887766"), "+49 160 99887766");
+        assert_eq!(phone_display("+493012345678"), "+49 30 12345678");
+        assert_eq!(phone_display("+4915198765432"), "+49 151 98765432");
         assert_eq!(phone_display("kaputt"), "kaputt");
+    }
+
+    #[test]
+    fn phones_shortened_one_way_everywhere() {
+        assert_eq!(phone_masked("+491712345678"), "+49 ••• 678");
+        assert_eq!(phone_masked("+4915198765432"), "+49 ••• 432");
+        assert_eq!(phone_masked("+436641234567"), "+43 ••• 567");
+        assert_eq!(phone_masked("+12025550143"), "+1 ••• 143");
+        // the API's own short form (SMS ledger) is written the same way
+        assert_eq!(phone_masked("+49…789"), "+49 ••• 789");
+        // what cannot be read is never shown in full
+        assert_eq!(phone_masked("kaputt"), "•••");
+        assert_eq!(phone_masked("0171 2345678 kaputt"), "•••");
+        assert_eq!(phone_masked("<b>…123"), "•••");
+        assert_eq!(phone_masked("+49…"), "•••");
+    }
+
+    #[test]
+    fn interval_hints() {
+        assert_eq!(interval_hint(Lang::De, 0), "bei jeder Anmeldung");
+        assert!(interval_hint(Lang::De, 1).contains("jeden Tag"));
+        assert!(interval_hint(Lang::De, 30).contains("alle 30 Tage"));
+        assert!(interval_hint(Lang::En, 30).contains("every 30 days"));
+    }
+
+    #[test]
+    fn people_show_their_role_unless_customers() {
+        let broker = Person::new(Lang::De, "Maklerbüro Schmidt", Role::Broker);
+        assert_eq!(broker.role, Some("Makler"));
+        assert_eq!(Person::new(Lang::De, "Max", Role::Customer).role, None);
+        assert_eq!(
+            Person::new(Lang::En, "Eva", Role::Employee).role,
+            Some("Employee")
+        );
+        assert_eq!(broker.detail("1000"), "1000 · Makler");
+        let unknown = Person {
+            name: "1000".into(),
+            role: None,
+        };
+        assert_eq!(unknown.detail("1000"), "");
     }
 
     #[test]

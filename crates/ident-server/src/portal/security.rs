@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use minijinja::{Value, context};
 use serde::{Deserialize, Serialize};
@@ -24,7 +24,9 @@ use super::api::{Caller, seg};
 use super::csrf::CsrfForm;
 use super::error::PortalError;
 use super::i18n::{self, Lang};
-use super::internal::{self, interval_label, interval_options, parse_days, plausible_id, when};
+use super::internal::{
+    self, NoFields, done, interval_label, interval_options, parse_days, plausible_id, when,
+};
 use super::session::LoggedIn;
 use super::{Area, PortalState};
 
@@ -297,6 +299,19 @@ async fn devices(caller: &Caller<'_>, login: &str) -> Result<Vec<ApiDevice>, Por
         .devices)
 }
 
+/// The user's device `id`; any other id (or one that cannot be an id) is
+/// "not found".
+async fn own_device(caller: &Caller<'_>, login: &str, id: &str) -> Result<ApiDevice, PortalError> {
+    if !plausible_id(id) {
+        return Err(PortalError::NotFound);
+    }
+    devices(caller, login)
+        .await?
+        .into_iter()
+        .find(|d| d.id == id)
+        .ok_or(PortalError::NotFound)
+}
+
 /// Renders the page; `error` goes next to the interval form.
 async fn render(
     state: &PortalState,
@@ -424,8 +439,7 @@ async fn set_interval(
     };
     let text = i18n::tf(lang, key, &[("interval", &interval_label(lang, days))]);
     tracing::info!(user = %login, days, "portal: own 2FA interval set");
-    internal::set_notice(&state, &form.session, text)?;
-    Ok(Redirect::to("/portal/security").into_response())
+    done(&state, &form.session, text, "/portal/security")
 }
 
 /// `GET /portal/security/devices/{id}/remove`: asks before removing.
@@ -434,16 +448,8 @@ async fn confirm_remove(
     me: LoggedIn,
     Path(id): Path<String>,
 ) -> Result<Response, PortalError> {
-    if !plausible_id(&id) {
-        return Err(PortalError::NotFound);
-    }
     let login = me.user.login.as_str();
-    let caller = state.api.acting(login);
-    let device = devices(&caller, login)
-        .await?
-        .into_iter()
-        .find(|d| d.id == id)
-        .ok_or(PortalError::NotFound)?;
+    let device = own_device(&state.api.acting(login), login, &id).await?;
     let lang = me.lang;
     Ok(state.page(
         &me.view(Area::Security),
@@ -459,9 +465,6 @@ async fn confirm_remove(
     ))
 }
 
-#[derive(Debug, Deserialize)]
-struct NoFields {}
-
 /// `POST /portal/security/devices/{id}/remove`.
 async fn remove_device(
     State(state): State<PortalState>,
@@ -469,24 +472,15 @@ async fn remove_device(
     Path(id): Path<String>,
     form: CsrfForm<NoFields>,
 ) -> Result<Response, PortalError> {
-    if !plausible_id(&id) {
-        return Err(PortalError::NotFound);
-    }
     let login = me.user.login.as_str();
     let caller = state.api.acting(login);
-    let name = devices(&caller, login)
-        .await?
-        .into_iter()
-        .find(|d| d.id == id)
-        .map(|d| d.name)
-        .ok_or(PortalError::NotFound)?;
+    let name = own_device(&caller, login, &id).await?.name;
     caller
         .delete(&format!("{}/{}", devices_path(login), seg(&id)))
         .await?;
     tracing::info!(user = %login, device = %id, "portal: device removed by its user");
     let text = i18n::tf(me.lang, "sec_device_removed", &[("name", &name)]);
-    internal::set_notice(&state, &form.session, text)?;
-    Ok(Redirect::to("/portal/security").into_response())
+    done(&state, &form.session, text, "/portal/security")
 }
 
 /// `POST /portal/security/browsers/{id}/revoke`.
@@ -506,8 +500,7 @@ async fn revoke_browser(
         .delete(&format!("{}/{}", browsers_path(login), seg(&id)))
         .await?;
     let text = i18n::t(me.lang, "sec_browser_revoked").to_owned();
-    internal::set_notice(&state, &form.session, text)?;
-    Ok(Redirect::to("/portal/security").into_response())
+    done(&state, &form.session, text, "/portal/security")
 }
 
 /// `POST /portal/security/browsers/revoke-all`.
@@ -531,8 +524,7 @@ async fn revoke_all_browsers(
         "sec_browsers_revoked_all",
         &[("n", &r.revoked.to_string())],
     );
-    internal::set_notice(&state, &form.session, text)?;
-    Ok(Redirect::to("/portal/security").into_response())
+    done(&state, &form.session, text, "/portal/security")
 }
 
 /// The texts of "Meine Sicherheit".

@@ -24,7 +24,9 @@ use serde::{Deserialize, Serialize};
 use super::api::seg;
 use super::error::PortalError;
 use super::i18n;
-use super::internal::{broker_of, date, euro, quarter_of, rate, when};
+use super::internal::{
+    Person, broker_of, date, euro, names_of, phone_masked, quarter_of, rate, when,
+};
 use super::session::LoggedIn;
 use super::{Area, PortalState};
 
@@ -85,6 +87,38 @@ struct CustomerList {
 struct Named {
     login: String,
     display_name: String,
+}
+
+/// The names of everyone in the statement: the broker's customers from the
+/// customer list (one call), the broker and the staff by [`names_of`].
+async fn recipients(
+    state: &PortalState,
+    me: &LoggedIn,
+    broker: &str,
+    lines: &[Line],
+) -> Result<HashMap<String, Person>, PortalError> {
+    let mut people: HashMap<String, Person> = state
+        .api
+        .acting(&me.user.login)
+        .get::<CustomerList>(&format!("/api/v1/brokers/{}/customers", seg(broker)))
+        .await?
+        .customers
+        .into_iter()
+        .map(|c| {
+            let person = Person {
+                name: c.display_name,
+                role: None,
+            };
+            (c.login, person)
+        })
+        .collect();
+    let others: Vec<&str> = lines
+        .iter()
+        .map(|l| l.user.as_str())
+        .filter(|u| !people.contains_key(*u))
+        .collect();
+    people.extend(names_of(state, me, broker, others).await);
+    Ok(people)
 }
 
 /// A quarter of a year, as chosen on the page.
@@ -156,7 +190,10 @@ struct QuarterQuery {
 struct Row {
     id: i64,
     time: String,
-    customer: String,
+    /// The name of who got the SMS.
+    person: String,
+    /// Below the name: the login, and the role for staff.
+    detail: String,
     login: String,
     phone: String,
     purpose: &'static str,
@@ -199,28 +236,27 @@ async fn show(
         Some(Some(quarter)) => (quarter, None),
         Some(None) => (current, Some(i18n::t(lang, "smsc_quarter_invalid"))),
     };
-    let caller = state.api.acting(&me.user.login);
-    let statement: Statement = caller.get(&chosen.api_path(&broker, "")).await?;
-    let names: HashMap<String, String> = caller
-        .get::<CustomerList>(&format!("/api/v1/brokers/{}/customers", seg(&broker)))
-        .await?
-        .customers
-        .into_iter()
-        .map(|c| (c.login, c.display_name))
-        .chain([(me.user.login.clone(), me.user.display_name.clone())])
-        .collect();
+    let statement: Statement = state
+        .api
+        .acting(&me.user.login)
+        .get(&chosen.api_path(&broker, ""))
+        .await?;
+    let people = recipients(&state, &me, &broker, &statement.lines).await?;
     let rows: Vec<Row> = statement
         .lines
         .iter()
         .map(|l| Row {
             id: l.id,
             time: when(lang, l.time),
-            customer: names
+            person: people
                 .get(&l.user)
-                .cloned()
-                .unwrap_or_else(|| l.user.clone()),
+                .map_or_else(|| l.user.clone(), |p| p.name.clone()),
+            detail: people
+                .get(&l.user)
+                .map(|p| p.detail(&l.user))
+                .unwrap_or_default(),
             login: l.user.clone(),
-            phone: l.phone.clone(),
+            phone: phone_masked(&l.phone),
             purpose: i18n::t(lang, purpose_key(&l.purpose)),
             net: euro(lang, l.net_cents),
             rate: rate(lang, l.vat_bp),
@@ -377,7 +413,7 @@ pub const TEXTS: &[i18n::Text] = &[
     ),
     ("smsc_ledger", "Einzelnachweis", "Itemised list"),
     ("smsc_time", "Datum", "Date"),
-    ("smsc_customer", "Kunde", "Customer"),
+    ("smsc_customer", "Empfänger", "Recipient"),
     ("smsc_number", "Rufnummer", "Number"),
     ("smsc_purpose", "Zweck", "Purpose"),
     ("smsc_net", "Netto", "Net"),

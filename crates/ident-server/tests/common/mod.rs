@@ -11,6 +11,8 @@ use ident_server::startup::Application;
 use ident_server::state::AppState;
 use ident_server::store::SqliteStore;
 
+pub mod portal;
+
 /// A running test server.
 pub struct TestApp {
     /// `http://127.0.0.1:<port>`.

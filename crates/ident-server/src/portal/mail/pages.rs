@@ -25,6 +25,8 @@
 //! `vermittler`, their address for Reply-To) is read in the portal's own API
 //! context, because an employee may not read the broker's user record.
 
+use std::collections::HashMap;
+
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -45,6 +47,7 @@ use crate::portal::api::{ApiUser, seg};
 use crate::portal::csrf::CsrfForm;
 use crate::portal::error::PortalError;
 use crate::portal::i18n::{self, Lang, Text};
+use crate::portal::internal::{self, phone_masked, when};
 use crate::portal::session::LoggedIn;
 use crate::portal::{Area, PortalState};
 
@@ -74,11 +77,7 @@ pub fn router() -> Router<PortalState> {
 /// The broker whose customers, templates and log the user works with.
 fn broker_of(me: &LoggedIn) -> Result<String, PortalError> {
     me.require(Area::Mail)?;
-    match me.user.role {
-        Role::Broker => Ok(me.user.login.clone()),
-        Role::Employee => me.user.broker.clone().ok_or(PortalError::Forbidden),
-        Role::SubBroker | Role::Customer => Err(PortalError::Forbidden),
-    }
+    internal::broker_of(me)
 }
 
 fn db_error(e: MailStoreError) -> PortalError {
@@ -119,6 +118,20 @@ async fn letterhead(
     })
 }
 
+/// The names of who sent campaigns (the log keeps the login).
+async fn sender_names<'a>(
+    state: &PortalState,
+    me: &LoggedIn,
+    broker: &str,
+    logins: impl IntoIterator<Item = &'a str>,
+) -> HashMap<String, String> {
+    internal::names_of(state, me, broker, logins)
+        .await
+        .into_iter()
+        .map(|(login, person)| (login, person.name))
+        .collect()
+}
+
 /// The portal's address for the `portal_url` placeholder.
 fn portal_url(state: &PortalState) -> String {
     state.config.public_url.clone()
@@ -133,19 +146,6 @@ fn mail_settings(state: &PortalState, lang: Lang) -> Result<MailSettings, String
         tracing::warn!(error = %e, "customer mail: the SMTP settings are invalid");
         i18n::tf(lang, "mail_settings_invalid", &[("reason", &e.to_string())])
     })
-}
-
-/// Unix seconds as a local (German) date and time.
-fn when(lang: Lang, t: i64) -> String {
-    let Ok(ts) = jiff::Timestamp::from_second(t) else {
-        return t.to_string();
-    };
-    let tz = jiff::tz::TimeZone::get("Europe/Berlin").unwrap_or(jiff::tz::TimeZone::UTC);
-    let zoned = ts.to_zoned(tz);
-    match lang {
-        Lang::De => zoned.strftime("%d.%m.%Y, %H:%M Uhr").to_string(),
-        Lang::En => zoned.strftime("%Y-%m-%d %H:%M").to_string(),
-    }
 }
 
 fn template_error(lang: Lang, e: &TemplateError) -> String {
@@ -209,11 +209,7 @@ fn recipient(user: &ApiUser, broker_name: &str) -> Recipient {
         login: user.login.clone(),
         name: user.display_name.clone(),
         email: user.email.clone().filter(|e| !e.trim().is_empty()),
-        phone_masked: user.phone.as_deref().map(|p| {
-            crate::domain::PhoneNumber::parse(p)
-                .map(|n| n.masked())
-                .unwrap_or_else(|_| crate::portal::login::mask_phone(p))
-        }),
+        phone_masked: user.phone.as_deref().map(phone_masked),
         enrolled: user.enrolled,
         broker_name: broker_name.to_owned(),
     }
@@ -320,6 +316,8 @@ async fn index(State(state): State<PortalState>, me: LoggedIn) -> Result<Respons
         ))
     })?;
     let now = state.now();
+    let logins: Vec<&str> = campaigns.iter().map(|c| c.sent_by.as_str()).collect();
+    let senders = sender_names(&state, &me, &broker, logins).await;
     let templates: Vec<TemplateRow> = entries.iter().map(|e| template_row(lang, e)).collect();
     let campaigns: Vec<CampaignRow> = campaigns
         .iter()
@@ -327,7 +325,10 @@ async fn index(State(state): State<PortalState>, me: LoggedIn) -> Result<Respons
             id: c.id.0,
             url: format!("/portal/mail/log/{}", c.id),
             started: when(lang, c.started_at),
-            sent_by: c.sent_by.clone(),
+            sent_by: senders
+                .get(&c.sent_by)
+                .cloned()
+                .unwrap_or_else(|| c.sent_by.clone()),
             template_name: c.template_name.clone(),
             filter: filter_label(lang, &c.filter),
             total: c.counts.total,
@@ -635,31 +636,46 @@ async fn save(
     let broker = broker_of(&me)?;
     let key = parse_key(&key)?;
     let entry = db(&state, |c| store::get_template(c, &broker, &key))?;
-    let f = &form.form;
+    save_or_preview(&state, &me, &broker, Some(&entry), &form.form).await
+}
+
+/// What both editor forms do: store a letter that checks out (`entry`: the
+/// one edited, `None`: a new one) and go to it, or show the editor again
+/// with the preview and, unless only the preview was asked for, why the
+/// text was not saved.
+async fn save_or_preview(
+    state: &PortalState,
+    me: &LoggedIn,
+    broker: &str,
+    entry: Option<&TemplateEntry>,
+    f: &TemplateForm,
+) -> Result<Response, PortalError> {
     let checked = MailTemplate::new(&f.name, &f.subject, &f.body);
-    if f.aktion != "vorschau" {
-        if let Ok(template) = &checked {
-            db(&state, |c| {
-                store::save_template(c, &broker, &key, template, &me.user.login, state.now())
-            })?;
-            tracing::info!(broker = %broker, by = %me.user.login, template = %key, "customer mail: template saved");
-            return Ok(
-                Redirect::to(&format!("/portal/mail/templates/{key}?gespeichert=1"))
-                    .into_response(),
-            );
-        }
+    let preview_only = f.aktion == "vorschau";
+    if let (Ok(template), false) = (&checked, preview_only) {
+        let by = me.user.login.as_str();
+        let key = match entry {
+            Some(e) => {
+                db(state, |c| {
+                    store::save_template(c, broker, &e.key, template, by, state.now())
+                })?;
+                e.key.clone()
+            }
+            None => db(state, |c| {
+                store::create_template(c, broker, template, by, state.now())
+            })?,
+        };
+        let what = if entry.is_some() { "saved" } else { "created" };
+        tracing::info!(broker = %broker, by = %by, template = %key, "customer mail: template {what}");
+        return Ok(
+            Redirect::to(&format!("/portal/mail/templates/{key}?gespeichert=1")).into_response(),
+        );
     }
-    let preview = build_preview(
-        &state,
-        &me,
-        &broker,
-        (&f.name, &f.subject, &f.body),
-        &f.choice,
-    )
-    .await?;
-    let (status, error) = match (&checked, f.aktion.as_str()) {
-        (Err(e), "vorschau") => (StatusCode::OK, Some(template_error(me.lang, e))),
-        (Err(e), _) => (
+    let preview =
+        build_preview(state, me, broker, (&f.name, &f.subject, &f.body), &f.choice).await?;
+    let (status, error) = match &checked {
+        Err(e) if preview_only => (StatusCode::OK, Some(template_error(me.lang, e))),
+        Err(e) => (
             StatusCode::UNPROCESSABLE_ENTITY,
             Some(i18n::tf(
                 me.lang,
@@ -667,14 +683,14 @@ async fn save(
                 &[("reason", &template_error(me.lang, e))],
             )),
         ),
-        (Ok(_), _) => (StatusCode::OK, None),
+        Ok(_) => (StatusCode::OK, None),
     };
     Ok(edit_page(
-        &state,
-        &me,
+        state,
+        me,
         status,
         EditPage {
-            key: Some(&entry),
+            key: entry,
             name: &f.name,
             subject: &f.subject,
             body: &f.body,
@@ -719,55 +735,7 @@ async fn create(
     form: CsrfForm<TemplateForm>,
 ) -> Result<Response, PortalError> {
     let broker = broker_of(&me)?;
-    let f = &form.form;
-    let checked = MailTemplate::new(&f.name, &f.subject, &f.body);
-    if f.aktion != "vorschau" {
-        if let Ok(template) = &checked {
-            let key = db(&state, |c| {
-                store::create_template(c, &broker, template, &me.user.login, state.now())
-            })?;
-            tracing::info!(broker = %broker, by = %me.user.login, template = %key, "customer mail: template created");
-            return Ok(
-                Redirect::to(&format!("/portal/mail/templates/{key}?gespeichert=1"))
-                    .into_response(),
-            );
-        }
-    }
-    let preview = build_preview(
-        &state,
-        &me,
-        &broker,
-        (&f.name, &f.subject, &f.body),
-        &f.choice,
-    )
-    .await?;
-    let (status, error) = match &checked {
-        Err(e) if f.aktion == "vorschau" => (StatusCode::OK, Some(template_error(me.lang, e))),
-        Err(e) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some(i18n::tf(
-                me.lang,
-                "mail_not_saved",
-                &[("reason", &template_error(me.lang, e))],
-            )),
-        ),
-        Ok(_) => (StatusCode::OK, None),
-    };
-    Ok(edit_page(
-        &state,
-        &me,
-        status,
-        EditPage {
-            key: None,
-            name: &f.name,
-            subject: &f.subject,
-            body: &f.body,
-            error,
-            notice: None,
-            preview,
-            choice: &f.choice,
-        },
-    ))
+    save_or_preview(&state, &me, &broker, None, &form.form).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -1125,6 +1093,10 @@ async fn log(
             at: r.at.map(|t| when(lang, t)),
         })
         .collect();
+    let sent_by = sender_names(&state, &me, &broker, [c.sent_by.as_str()])
+        .await
+        .remove(&c.sent_by)
+        .unwrap_or_else(|| c.sent_by.clone());
     let here = format!("/portal/mail/log/{id}");
     Ok(state.page_at(
         StatusCode::OK,
@@ -1136,7 +1108,7 @@ async fn log(
             state => campaign_state(&c, state.now()),
             started => when(lang, c.started_at),
             finished => c.finished_at.map(|t| when(lang, t)),
-            sent_by => c.sent_by,
+            sent_by => sent_by,
             template_name => c.template_name,
             filter => filter_label(lang, &c.filter),
             subject => c.subject,
@@ -1263,7 +1235,7 @@ pub const TEXTS: &[Text] = &[
     ("mail_edit_title", "Vorlage bearbeiten", "Edit letter"),
     ("mail_new_title", "Neue Vorlage", "New letter"),
     ("mail_new_name", "Eigene Vorlage", "Own letter"),
-    ("mail_back", "Zurück zur Übersicht", "Back to the overview"),
+    ("mail_back", "Zur Kundenmail", "Back to customer mail"),
     ("mail_field_name", "Name der Vorlage", "Name of the letter"),
     (
         "mail_field_name_hint",
@@ -1536,7 +1508,7 @@ mod tests {
             created_at: 0,
         };
         let r = recipient(&user, "Maklerbüro");
-        assert_eq!(r.phone_masked.as_deref(), Some("+49…678"));
+        assert_eq!(r.phone_masked.as_deref(), Some("+49 ••• 678"));
         assert_eq!(r.email, None, "a blank address is no address");
         assert_eq!(r.broker_name, "Maklerbüro");
         assert!(r.enrolled);

@@ -19,7 +19,7 @@ pub struct Recipient {
     pub name: String,
     /// The e-mail address on file; customers without one are skipped.
     pub email: Option<String>,
-    /// The mobile number on file, masked (`+49…678`); `None` when none is on file.
+    /// The mobile number on file, masked (`+49 ••• 678`); `None` when none is on file.
     pub phone_masked: Option<String>,
     /// Whether the customer has an enrolled device (the app is set up).
     pub enrolled: bool,

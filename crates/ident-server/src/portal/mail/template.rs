@@ -66,8 +66,8 @@ pub const PLACEHOLDERS: &[Placeholder] = &[
     },
     Placeholder {
         name: "handynummer_maskiert",
-        description_de: "Hinterlegte Handynummer, gekürzt (z. B. +49…678); leer, wenn keine hinterlegt ist",
-        description_en: "Mobile number on file, shortened (e.g. +49…678); empty when there is none",
+        description_de: "Hinterlegte Handynummer, gekürzt (z. B. +49 ••• 678); leer, wenn keine hinterlegt ist",
+        description_en: "Mobile number on file, shortened (e.g. +49 ••• 678); empty when there is none",
     },
     Placeholder {
         name: "hat_handynummer",
@@ -321,7 +321,7 @@ pub fn sample_recipients() -> [Recipient; 2] {
             login: "max.mustermann@example.de".into(),
             name: "Max Mustermann".into(),
             email: Some("max.mustermann@example.de".into()),
-            phone_masked: Some("+49…678".into()),
+            phone_masked: Some("+49 ••• 678".into()),
             enrolled: true,
             broker_name: "Müller Finanzberatung".into(),
         },
@@ -525,7 +525,7 @@ mod tests {
              email=[max.mustermann@example.de]\n\
              vermittler=[Müller Finanzberatung]\n\
              portal_url=[https://p.example/portal/]\n\
-             handynummer_maskiert=[+49…678]\n\
+             handynummer_maskiert=[+49 ••• 678]\n\
              hat_handynummer=[True]\n\
              app_eingerichtet=[True]"
         );
@@ -545,7 +545,7 @@ mod tests {
                 .unwrap()
                 .body
         };
-        assert_eq!(r(&with), "Nummer +49…678");
+        assert_eq!(r(&with), "Nummer +49 ••• 678");
         assert_eq!(r(&without), "Keine Nummer");
     }
 
