@@ -12,6 +12,7 @@ mod common;
 use std::sync::Arc;
 
 use common::TestApp;
+use common::portal::{Browser, PASSWORD, Page, between, outbox_code, spawn_portal, unescape, user};
 use ident_core::account::PushAccount;
 use ident_core::device_key::DeviceKey;
 use ident_core::enroll_link::EnrollLink;
@@ -20,184 +21,52 @@ use ident_core::ports::{
 };
 use ident_core::protocol::{AnswerOutcome, Client, Decision, EnrollOutcome, MatchNumber, Platform};
 use ident_core::secret::SecretBytes;
-use ident_server::admin::{self, UserSpec};
 use ident_server::domain::Role;
-use reqwest::{Method, StatusCode, header};
+use reqwest::{Method, header};
 use serde_json::{Value, json};
-
-const T0: i64 = 1_800_000_000;
-const PASSWORD: &str = "Fonds-Passwort-2027";
 
 /// A server with the portal and four users: broker 1000 and customer
 /// max@example.de (with mobile numbers), customer erika@example.de (none),
 /// employee 1001.
 async fn portal() -> TestApp {
-    let app = common::spawn_app_with(|c| c.portal.enabled = true).await;
-    let store = app.state.store.as_ref();
-    let spec =
-        |login: &str, name: &str, role, broker: Option<&str>, phone: Option<&str>| UserSpec {
-            login: login.into(),
-            name: Some(name.into()),
-            role,
-            broker: broker.map(str::to_owned),
-            phone: phone.map(str::to_owned),
-            email: None,
-            password: zeroize::Zeroizing::new(PASSWORD.into()),
-        };
-    for s in [
-        spec(
-            "1000",
-            "Maklerbüro Schmidt",
-            Role::Broker,
-            None,
-            Some("0151 11111111"),
-        ),
-        spec(
-            "1001",
-            "Anna Becker",
-            Role::Employee,
-            Some("1000"),
-            Some("0160 12345678"),
-        ),
-        spec(
-            "max@example.de",
-            "Max Mustermann",
-            Role::Customer,
-            Some("1000"),
-            Some("0171 2345678"),
-        ),
-        spec(
-            "erika@example.de",
-            "Erika Musterfrau",
-            Role::Customer,
-            Some("1000"),
-            None,
-        ),
-    ] {
-        admin::create_user(store, &s, T0).unwrap();
-    }
-    app
-}
-
-/// One answer as the browser sees it.
-struct Page {
-    status: StatusCode,
-    headers: header::HeaderMap,
-    body: String,
-}
-
-impl Page {
-    fn location(&self) -> &str {
-        self.headers
-            .get(header::LOCATION)
-            .map_or("", |v| v.to_str().unwrap())
-    }
-
-    /// The value of the hidden CSRF field.
-    fn csrf(&self) -> String {
-        between(&self.body, "name=\"csrf\" value=\"", "\"")
-            .unwrap_or_else(|| panic!("no CSRF field in:\n{}", self.body))
-    }
-
-    /// The session cookie this answer sets, if any.
-    fn session_cookie(&self) -> Option<String> {
-        self.set_cookie("__Host-portal-session=")
-    }
-
-    fn set_cookie(&self, prefix: &str) -> Option<String> {
-        self.headers
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .map(|v| v.to_str().unwrap().to_owned())
-            .find(|v| v.starts_with(prefix))
-    }
-}
-
-/// An attribute value as the browser reads it.
-fn unescape(html: &str) -> String {
-    html.replace("&#x2f;", "/")
-        .replace("&quot;", "\"")
-        .replace("&#x27;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
-fn between(text: &str, start: &str, end: &str) -> Option<String> {
-    let from = text.find(start)? + start.len();
-    let len = text[from..].find(end)?;
-    Some(text[from..from + len].to_owned())
-}
-
-/// A browser: cookies kept, redirects not followed (the tests look at them).
-struct Browser {
-    http: reqwest::Client,
-    base: String,
-}
-
-impl Browser {
-    fn new(app: &TestApp) -> Self {
-        Self {
-            http: reqwest::Client::builder()
-                .cookie_store(true)
-                .redirect(reqwest::redirect::Policy::none())
-                .user_agent("Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0")
-                .build()
-                .unwrap(),
-            base: app.base.clone(),
-        }
-    }
-
-    async fn page(&self, r: reqwest::RequestBuilder) -> Page {
-        let r = r.send().await.unwrap();
-        Page {
-            status: r.status(),
-            headers: r.headers().clone(),
-            body: r.text().await.unwrap(),
-        }
-    }
-
-    async fn get(&self, path: &str) -> Page {
-        self.page(self.http.get(format!("{}{path}", self.base)))
-            .await
-    }
-
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
-        self.page(self.http.post(format!("{}{path}", self.base)).form(form))
-            .await
-    }
-
-    /// Follows one redirect (303 → GET).
-    async fn follow(&self, page: Page) -> Page {
-        assert!(
-            page.status.is_redirection(),
-            "{}: {}",
-            page.status,
-            page.body
-        );
-        self.get(page.location()).await
-    }
-
-    /// Opens the login page and sends login and password.
-    async fn password(&self, login: &str, password: &str) -> Page {
-        let form = self.get("/portal/login").await;
-        assert_eq!(form.status, 200);
-        let csrf = form.csrf();
-        self.post(
-            "/portal/login",
-            &[("csrf", &csrf), ("login", login), ("password", password)],
-        )
-        .await
-    }
-}
-
-/// The SMS code last written to the outbox.
-fn outbox_code(app: &TestApp) -> String {
-    let text = std::fs::read_to_string(app.dir.path().join("sms.jsonl")).unwrap();
-    let last: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
-    let t = last["text"].as_str().unwrap();
-    let start = t.find(": ").unwrap() + 2;
-    t[start..start + 6].to_owned()
+    spawn_portal(
+        |_| {},
+        &[
+            user(
+                "1000",
+                "Maklerbüro Schmidt",
+                Role::Broker,
+                None,
+                Some("0151 11111111"),
+                None,
+            ),
+            user(
+                "1001",
+                "Anna Becker",
+                Role::Employee,
+                Some("1000"),
+                Some("0160 12345678"),
+                None,
+            ),
+            user(
+                "max@example.de",
+                "Max Mustermann",
+                Role::Customer,
+                Some("1000"),
+                Some("0171 2345678"),
+                None,
+            ),
+            user(
+                "erika@example.de",
+                "Erika Musterfrau",
+                Role::Customer,
+                Some("1000"),
+                None,
+                None,
+            ),
+        ],
+    )
+    .await
 }
 
 /// One blocking transport for the whole test binary (reqwest's blocking
@@ -595,7 +464,7 @@ async fn the_trusted_browser_skips_the_second_factor_within_the_interval() {
         assert!(trust.contains(attr), "{attr}: {trust}");
     }
     let home = b.follow(r).await;
-    assert!(home.body.contains("alle 7 Tage"), "{}", home.body);
+    assert!(home.body.contains("Alle 7 Tage"), "{}", home.body);
     let r = b.post("/portal/logout", &[("csrf", &home.csrf())]).await;
     assert_eq!(r.status, 303);
 

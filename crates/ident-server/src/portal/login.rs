@@ -98,17 +98,6 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
     }
 }
 
-/// A mobile number as the SMS page shows it: `+49 ••• 789`.
-pub fn mask_phone(e164: &str) -> String {
-    let chars: Vec<char> = e164.chars().collect();
-    if chars.len() < 7 {
-        return "•••".into();
-    }
-    let head: String = chars[..3].iter().collect();
-    let tail: String = chars[chars.len() - 3..].iter().collect();
-    format!("{head} ••• {tail}")
-}
-
 #[derive(Debug, Deserialize)]
 struct LoginQuery {
     #[serde(default)]
@@ -238,7 +227,7 @@ async fn login_submit(
     };
     let data = SessionData::at(Stage::SecondFactor {
         user: PortalUser::from(&user),
-        phone_hint: user.phone.as_deref().map(mask_phone),
+        phone_hint: user.phone.as_deref().map(super::internal::phone_masked),
         pending: None,
     });
     let Some((session, cookie)) = state.rotate_session(&session, data, true)? else {
@@ -740,15 +729,4 @@ async fn logout(
         .max_age(cookie::time::Duration::ZERO)
         .build();
     Ok((jar.add(gone), Redirect::to("/portal/login?bye=1")).into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn phones_are_masked() {
-        assert_eq!(mask_phone("+4915123456789"), "+49 ••• 789");
-        assert_eq!(mask_phone("+49"), "•••");
-    }
 }

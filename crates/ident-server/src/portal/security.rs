@@ -133,6 +133,8 @@ pub enum SignInResult {
     Denied,
     /// Push was locked by this answer or another one.
     Locked,
+    /// Left by the user ("Abbrechen", or switched to an SMS code): withdrawn.
+    Cancelled,
     /// Never decided (expired, or still open).
     Open,
 }
@@ -165,6 +167,7 @@ pub fn sign_ins(entries: &[AuditEntry], limit: usize) -> Vec<SignIn> {
         let result = match e.action.as_str() {
             "auth.sms_approved" => SignInResult::Approved,
             "auth.sms_denied" => SignInResult::Denied,
+            "auth.withdrawn" => SignInResult::Cancelled,
             "challenge.answered" => match e.detail.get("status").and_then(|v| v.as_str()) {
                 Some("approved") => SignInResult::Approved,
                 Some("denied") => SignInResult::Denied,
@@ -280,6 +283,7 @@ fn result_key(r: SignInResult) -> &'static str {
         SignInResult::Approved => "sec_result_approved",
         SignInResult::Denied => "sec_result_denied",
         SignInResult::Locked => "sec_result_locked",
+        SignInResult::Cancelled => "sec_result_cancelled",
         SignInResult::Open => "sec_result_open",
     }
 }
@@ -679,6 +683,7 @@ pub const TEXTS: &[i18n::Text] = &[
     ("sec_result_approved", "Bestätigt", "Approved"),
     ("sec_result_denied", "Abgelehnt", "Denied"),
     ("sec_result_locked", "Gesperrt", "Locked"),
+    ("sec_result_cancelled", "Abgebrochen", "Cancelled"),
     ("sec_result_open", "Nicht bestätigt", "Not confirmed"),
     (
         "sec_no_signins",
@@ -714,6 +719,12 @@ mod tests {
     fn sign_ins_pair_starts_with_decisions() {
         // newest first, as the API answers
         let entries = vec![
+            entry(70, "auth.withdrawn", json!({"txn": "t6", "method": "push"})),
+            entry(
+                65,
+                "auth.started",
+                json!({"txn": "t6", "method": "push", "ip": "192.0.2.6"}),
+            ),
             entry(
                 60,
                 "auth.started",
@@ -761,6 +772,7 @@ mod tests {
         assert_eq!(
             got,
             vec![
+                (65, "push", SignInResult::Cancelled, Some("192.0.2.6")),
                 (60, "push", SignInResult::Open, Some("192.0.2.5")),
                 (49, "push", SignInResult::Denied, Some("192.0.2.4")),
                 (38, "sms", SignInResult::Approved, Some("192.0.2.3")),

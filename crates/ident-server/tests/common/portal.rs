@@ -89,6 +89,11 @@ impl Page {
         self.body.matches(needle).count()
     }
 
+    /// The portal session cookie this answer sets, if any.
+    pub fn session_cookie(&self) -> Option<String> {
+        self.set_cookie("__Host-portal-session=")
+    }
+
     /// The `Set-Cookie` value whose name and `=` is `prefix`, if any.
     pub fn set_cookie(&self, prefix: &str) -> Option<String> {
         self.headers
@@ -197,20 +202,26 @@ impl Browser {
         self.follow(r).await
     }
 
+    /// Opens the login page and sends login and password; the answer as it
+    /// comes (a redirect to the second factor, or the form again).
+    pub async fn password(&self, login: &str, password: &str) -> Page {
+        let form = self.get("/portal/login").await;
+        assert_eq!(form.status, StatusCode::OK);
+        self.post(
+            "/portal/login",
+            &[
+                ("csrf", &form.csrf()),
+                ("login", login),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+
     /// Logs `login` (who has a mobile number but no device) in: password,
     /// then the SMS code from the outbox; ends on the overview's redirect.
     pub async fn sms_login(self, app: &TestApp, login: &str) -> Self {
-        let form = self.get("/portal/login").await;
-        let r = self
-            .post(
-                "/portal/login",
-                &[
-                    ("csrf", &form.csrf()),
-                    ("login", login),
-                    ("password", PASSWORD),
-                ],
-            )
-            .await;
+        let r = self.password(login, PASSWORD).await;
         assert_eq!(r.location(), "/portal/login/sms", "{}", r.body);
         let form = self.follow(r).await;
         let code = outbox_code(app);
