@@ -1,7 +1,8 @@
-//! What the cryptography of one push login costs the server: two request
-//! proofs verified (the device's long poll and its answer), the answer
-//! verified, one challenge signed — next to a bare ring ECDSA P-256 verify
-//! in the same run, the floor no protocol code can go below.
+//! What the cryptography of one push login costs the server: one request
+//! proof verified (the device's long poll; the answer request needs none,
+//! the answer is signed itself), the answer verified, one challenge signed —
+//! next to a bare ring ECDSA P-256 verify in the same run, the floor no
+//! protocol code can go below.
 //!
 //! Same method as `store.rs`: min and median over rounds (the minimum is
 //! what the code costs when nothing else on the machine interferes).

@@ -1,6 +1,7 @@
 //! What the database costs per push login, without HTTP and cryptography:
 //! the store calls the server makes for one complete login (portal key,
-//! user, devices, start, two device proofs, challenge list, answer, status),
+//! user with devices, start, the device's proof, challenge list, answer
+//! context, answer, status),
 //! in the order the handlers make them, against a file database in WAL mode
 //! as in production. The baseline in the same run is the cheapest store call
 //! there is (`active_server_key`, what `GET /health` reads).
@@ -33,9 +34,7 @@ use ident_server::store::auth::{
     AnswerKind, Applied, ApplyAnswer, NewChallenge, NewTxn, StartPush, TxnStatus,
 };
 use ident_server::store::devices::NewDevice;
-use ident_server::store::{
-    AuthStore, DeviceStore, KeyStore, NewAuditEntry, SqliteStore, UserId, UserStore,
-};
+use ident_server::store::{AuthStore, DeviceStore, KeyStore, NewAuditEntry, SqliteStore, UserId};
 
 /// Logins stored before measuring.
 const PREFILL: u64 = 20_000;
@@ -118,8 +117,7 @@ impl Fixture {
         let (txn_id, challenge_id) = (id("t"), id("c"));
         // POST /api/v1/auth
         black_box(s.api_key_by_hash(&self.key_hash).unwrap().unwrap());
-        let user = s.user_by_login(login).unwrap().unwrap();
-        black_box(s.active_devices(user.id).unwrap());
+        black_box(s.user_with_active_devices(login).unwrap().unwrap());
         let txn = NewTxn {
             id: txn_id.clone(),
             user_id: *uid,
@@ -162,14 +160,9 @@ impl Fixture {
         black_box(s.open_challenges(device, now, 64).unwrap());
         black_box(s.api_key_by_hash(&self.key_hash).unwrap().unwrap());
         black_box(s.txn(&txn_id).unwrap().unwrap());
-        // POST /device/v1/challenges/{id}/answer (proof)
-        black_box(s.device(device).unwrap().unwrap());
-        assert!(
-            s.first_use_proof(&id("q"), now + 60, now, Some(device))
-                .unwrap()
-        );
-        let row = s.challenge(&challenge_id).unwrap().unwrap();
-        black_box(s.user(row.user_id).unwrap().unwrap());
+        // POST /device/v1/challenges/{id}/answer (no proof: the answer is signed)
+        let ctx = s.answer_context(&challenge_id, device).unwrap();
+        assert!(ctx.challenge.is_some() && ctx.device.is_some() && ctx.user.is_some());
         let applied = s
             .apply_answer(
                 &ApplyAnswer {

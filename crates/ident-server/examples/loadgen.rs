@@ -9,7 +9,9 @@
 //! cores. So each device's `Ident-Proof`s for the long poll are signed before
 //! the window, challenges are only decoded (not verified: that is the
 //! phone's time), and only what cannot exist earlier is signed live: the
-//! answer and the proof for its URL (both name the fresh challenge id).
+//! answer and the proof for its URL (both name the fresh challenge id; the
+//! app's client still sends that proof for older servers, so this does too,
+//! though the server now ignores it — the answer is its own proof).
 //! Both processes still share this machine's cores, so the table also shows
 //! the server's own CPU time per login (from `/proc`), which does not depend
 //! on how much the load generator takes.

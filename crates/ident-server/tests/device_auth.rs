@@ -4,7 +4,8 @@
 //! runs on `spawn_blocking`). Covers enrollment (QR reuse, no phone, SMS
 //! confirmation, concurrency), long poll, approve/deny/not-me/wrong numbers,
 //! the locks, the open-challenge limit, expiry, replays, answers from another
-//! device, forged and replayed proofs across a restart, a restart in the
+//! device, answers that authenticate themselves (no proof), forged and
+//! replayed proofs across a restart, a restart in the
 //! middle of a login, trusted browsers and the SMS fallback.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -776,6 +777,67 @@ async fn replayed_answer_and_answer_from_another_device() {
         .await
         .unwrap();
     assert_problem(r, 404, "challenge-not-found").await;
+}
+
+/// Posts `answer` to challenge `id` without an `Ident-Proof`.
+async fn post_answer(s: &Server, dev: &Dev, id: &ChallengeId, answer: &str) -> reqwest::Response {
+    let url = dev.account.server.join(&paths::answer(id)).unwrap();
+    s.http
+        .post(url.as_str())
+        .json(&json!({"answer": answer}))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_answer_authenticates_itself_and_counts_once() {
+    let s = Server::start(no_edit).await;
+    let a = enroll(&s, "1000").await;
+    let b = enroll(&s, "1000").await;
+    let t = start_ok(&s, "1000", "push").await;
+    let txn = t["txn"].as_str().unwrap().to_owned();
+    let n = t["number"].as_str().unwrap().to_owned();
+    let ca = a.fetch(None).await.remove(0);
+    let sign = |key: &DeviceKey, kid: &str, iat: i64| {
+        let claims = AnswerClaims {
+            jti: ca.id().clone(),
+            aud: a.account.server.clone(),
+            iat,
+            decision: DecisionKind::Approve,
+            nm: Some(MatchNumber::parse(&n).unwrap()),
+            reason: None,
+        };
+        key.sign_answer(kid, &claims, &user_ok()).unwrap()
+    };
+    let now = s.clock.now().secs();
+    let a_id = a.account.device_id.as_str();
+
+    // Refused, and nothing changes: not a JWS; a device that does not exist;
+    // A's name on B's signature; A's own signature but 61 s old.
+    for (answer, code, slug) in [
+        ("x.y.z".to_owned(), 400, "answer-invalid"),
+        (sign(&a.key(), "no-such-device", now), 401, "device-unknown"),
+        (sign(&b.key(), a_id, now), 401, "bad-signature"),
+        (sign(&a.key(), a_id, now - 61), 400, "answer-invalid"),
+    ] {
+        assert_problem(post_answer(&s, &a, ca.id(), &answer).await, code, slug).await;
+    }
+    assert_eq!(status(&s, &txn, 0).await["status"], "pending");
+
+    // A fresh answer signed by A: accepted with no proof at all.
+    let answer = sign(&a.key(), a_id, now);
+    let r = post_answer(&s, &a, ca.id(), &answer).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["status"], "approved");
+    assert_eq!(status(&s, &txn, 0).await["status"], "approved");
+    // The same request again, within the proof window: the challenge is spent.
+    assert_problem(
+        post_answer(&s, &a, ca.id(), &answer).await,
+        409,
+        "answer-replayed",
+    )
+    .await;
 }
 
 async fn raw_get(s: &Server, url: &str, proof: Option<&str>) -> reqwest::Response {

@@ -1,5 +1,7 @@
 //! The device API (`/device/v1/…`): enrollment, challenges, answers, push
-//! tokens, unenroll; every call carries an `Ident-Proof`.
+//! tokens, unenroll; every call but the answer carries an `Ident-Proof` (an
+//! answer is itself signed by the device over the challenge, which is
+//! accepted once: see `services::auth::answer`).
 //!
 //! Each handler parses its body with the wire types of
 //! `ident_core::protocol` and answers every refusal with the protocol's
@@ -173,19 +175,18 @@ async fn challenges(
     }
 }
 
-/// `POST /device/v1/challenges/{id}/answer`.
+/// `POST /device/v1/challenges/{id}/answer`: the signed answer is the
+/// request's authentication (no `Ident-Proof`; see `services::auth::answer`).
 async fn answer(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
     let Ok(cid) = ident_core::account::ChallengeId::parse(&id) else {
         return Err(ApiError::from(ProblemType::ChallengeNotFound));
     };
-    let device = authenticate(&state, &headers, Method::Post, &paths::answer(&cid)).await?;
     let req: AnswerRequest = body(&bytes)?;
-    let status = auth_service::answer(&state, &device, cid.as_str(), &req.answer).await?;
+    let status = auth_service::answer(&state, &cid, &req.answer).await?;
     Ok(Json(AnswerResponse { status }).into_response())
 }
 

@@ -16,7 +16,9 @@
 //! transaction too, so an answer racing it either decides the login first or
 //! finds its challenge closed; it records no denial.
 
-use super::{NewAuditEntry, StoreError, UserId};
+use super::devices::Device;
+use super::{NewAuditEntry, StoreError, User, UserId};
+use crate::domain::LoginName;
 
 /// A transaction's state as stored. A `pending` transaction past its
 /// `expires_at` is reported as expired by the service (computed on read).
@@ -154,6 +156,18 @@ pub struct ChallengeRow {
     pub number: Option<String>,
 }
 
+/// What answering a challenge needs to know, read in one snapshot
+/// ([`AuthStore::answer_context`]).
+#[derive(Debug, Clone)]
+pub struct AnswerContext {
+    /// The challenge, if it exists.
+    pub challenge: Option<ChallengeRow>,
+    /// The device the answer names (its `kid`), if it exists.
+    pub device: Option<Device>,
+    /// The user of the challenge's login.
+    pub user: Option<User>,
+}
+
 /// What [`AuthStore::start_push`] decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StartPush {
@@ -268,6 +282,19 @@ pub trait AuthStore {
     ) -> Result<Vec<String>, StoreError>;
     /// The challenge `id` with its transaction's facts.
     fn challenge(&self, id: &str) -> Result<Option<ChallengeRow>, StoreError>;
+    /// The challenge `challenge_id`, the device `device_id` and the
+    /// challenge's user, in one read snapshot (one answer request, one read).
+    fn answer_context(
+        &self,
+        challenge_id: &str,
+        device_id: &str,
+    ) -> Result<AnswerContext, StoreError>;
+    /// The user `login` with its active devices (oldest first), in one read
+    /// snapshot: what starting a login needs.
+    fn user_with_active_devices(
+        &self,
+        login: &LoginName,
+    ) -> Result<Option<(User, Vec<Device>)>, StoreError>;
     /// Applies an answer atomically (see the module docs); audits
     /// `challenge.answered` and, when it locks, `push.locked`.
     fn apply_answer(&self, a: &ApplyAnswer<'_>, now: i64) -> Result<Applied, StoreError>;

@@ -3,16 +3,21 @@
 //! See `store::auth` for the rules; each method here is one immediate
 //! transaction whose conditional `UPDATE`s make the decision.
 
-use rusqlite::{OptionalExtension, Row, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use serde_json::json;
 
 use super::SqliteStore;
 use super::audit::audit_in;
+use super::devices::{query_active_devices, query_device};
+use super::users::query_user;
+use crate::domain::LoginName;
 use crate::store::auth::Withdrawal;
 use crate::store::auth::{
-    AnswerKind, Applied, ApplyAnswer, ChallengeRow, NewChallenge, NewTxn, StartPush, Txn, TxnStatus,
+    AnswerContext, AnswerKind, Applied, ApplyAnswer, ChallengeRow, NewChallenge, NewTxn, StartPush,
+    Txn, TxnStatus,
 };
-use crate::store::{AuthStore, NewAuditEntry, StoreError, UserId};
+use crate::store::devices::Device;
+use crate::store::{AuthStore, NewAuditEntry, StoreError, User, UserId};
 
 const TXN_COLUMNS: &str = "id, user_id, api_key_id, method, status, number, ip, user_agent, \
      created_at, expires_at, decided_at, trust_token_sealed";
@@ -70,6 +75,25 @@ fn close_challenges(tx: &Transaction<'_>, txn: &str, now: i64) -> Result<(), Sto
     )?
     .execute(params![now, txn])?;
     Ok(())
+}
+
+fn query_challenge(c: &Connection, id: &str) -> Result<Option<ChallengeRow>, StoreError> {
+    Ok(c.prepare_cached(
+        "SELECT c.id, c.txn_id, c.device_id, c.expires_at, c.answered_at, t.user_id, t.number
+         FROM challenges c JOIN auth_txns t ON t.id = c.txn_id WHERE c.id = ?1",
+    )?
+    .query_row([id], |r| {
+        Ok(ChallengeRow {
+            id: r.get(0)?,
+            txn_id: r.get(1)?,
+            device_id: r.get(2)?,
+            expires_at: r.get(3)?,
+            answered_at: r.get(4)?,
+            user_id: UserId(r.get(5)?),
+            number: r.get(6)?,
+        })
+    })
+    .optional()?)
 }
 
 impl AuthStore for SqliteStore {
@@ -155,24 +179,39 @@ impl AuthStore for SqliteStore {
     }
 
     fn challenge(&self, id: &str) -> Result<Option<ChallengeRow>, StoreError> {
-        self.read(|c| {
-            Ok(c.prepare_cached(
-                "SELECT c.id, c.txn_id, c.device_id, c.expires_at, c.answered_at,
-                            t.user_id, t.number
-                     FROM challenges c JOIN auth_txns t ON t.id = c.txn_id WHERE c.id = ?1",
-            )?
-            .query_row([id], |r| {
-                Ok(ChallengeRow {
-                    id: r.get(0)?,
-                    txn_id: r.get(1)?,
-                    device_id: r.get(2)?,
-                    expires_at: r.get(3)?,
-                    answered_at: r.get(4)?,
-                    user_id: UserId(r.get(5)?),
-                    number: r.get(6)?,
-                })
+        self.read(|c| query_challenge(c, id))
+    }
+
+    fn answer_context(
+        &self,
+        challenge_id: &str,
+        device_id: &str,
+    ) -> Result<AnswerContext, StoreError> {
+        self.read_snapshot(|c| {
+            let challenge = query_challenge(c, challenge_id)?;
+            let device = query_device(c, device_id)?;
+            let user = match &challenge {
+                Some(ch) => query_user(c, "id = ?1", &ch.user_id.0)?,
+                None => None,
+            };
+            Ok(AnswerContext {
+                challenge,
+                device,
+                user,
             })
-            .optional()?)
+        })
+    }
+
+    fn user_with_active_devices(
+        &self,
+        login: &LoginName,
+    ) -> Result<Option<(User, Vec<Device>)>, StoreError> {
+        self.read_snapshot(|c| {
+            let Some(user) = query_user(c, "login = ?1", &login.as_str())? else {
+                return Ok(None);
+            };
+            let devices = query_active_devices(c, user.id)?;
+            Ok(Some((user, devices)))
         })
     }
 

@@ -5,7 +5,7 @@
 //! changed rows is the decision, so concurrent requests cannot both win.
 
 use ident_core::jose::Jwk;
-use rusqlite::{OptionalExtension, Row, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use serde_json::json;
 
 use super::SqliteStore;
@@ -57,6 +57,33 @@ fn device_from_row(r: &Row<'_>) -> rusqlite::Result<Result<Device, StoreError>> 
         created_at: r.get(8)?,
         last_used_at: r.get(9)?,
     }))
+}
+
+/// The device `id` (also used inside other stores' read snapshots).
+pub(super) fn query_device(c: &Connection, id: &str) -> Result<Option<Device>, StoreError> {
+    c.prepare_cached(&format!(
+        "SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?1"
+    ))?
+    .query_row([id], device_from_row)
+    .optional()?
+    .transpose()
+}
+
+/// The active devices of `user`, oldest first.
+pub(super) fn query_active_devices(
+    c: &Connection,
+    user: UserId,
+) -> Result<Vec<Device>, StoreError> {
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {DEVICE_COLUMNS} FROM devices WHERE user_id = ?1 AND status = 'active'
+         ORDER BY created_at, id"
+    ))?;
+    let rows = stmt.query_map([user.0], device_from_row)?;
+    let mut out = Vec::new();
+    for r in rows {
+        out.push(r??);
+    }
+    Ok(out)
 }
 
 const ENROLLMENT_COLUMNS: &str = "id, user_id, created_at, expires_at, used_at, device_id";
@@ -426,29 +453,11 @@ impl DeviceStore for SqliteStore {
     }
 
     fn device(&self, id: &str) -> Result<Option<Device>, StoreError> {
-        self.read(|c| {
-            c.prepare_cached(&format!(
-                "SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?1"
-            ))?
-            .query_row([id], device_from_row)
-            .optional()?
-            .transpose()
-        })
+        self.read(|c| query_device(c, id))
     }
 
     fn active_devices(&self, user: UserId) -> Result<Vec<Device>, StoreError> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {DEVICE_COLUMNS} FROM devices WHERE user_id = ?1 AND status = 'active'
-                 ORDER BY created_at, id"
-            ))?;
-            let rows = stmt.query_map([user.0], device_from_row)?;
-            let mut out = Vec::new();
-            for r in rows {
-                out.push(r??);
-            }
-            Ok(out)
-        })
+        self.read(|c| query_active_devices(c, user))
     }
 
     fn first_use_proof(

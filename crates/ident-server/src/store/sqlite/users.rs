@@ -104,7 +104,8 @@ fn user_from_row(r: &Row<'_>) -> rusqlite::Result<Result<User, StoreError>> {
     })())
 }
 
-fn query_user(
+/// One user by `where_clause` (also used inside other stores' read snapshots).
+pub(super) fn query_user(
     conn: &rusqlite::Connection,
     where_clause: &str,
     param: &dyn rusqlite::ToSql,
