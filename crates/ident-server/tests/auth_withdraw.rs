@@ -12,15 +12,13 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::TestApp;
 use ident_core::account::PushAccount;
 use ident_core::device_key::DeviceKey;
 use ident_core::enroll_link::EnrollLink;
-use ident_core::ports::{
-    Clock, FixedVerifier, ReqwestTransport, UserVerified, VerificationPrompt, verify_user,
-};
+use ident_core::ports::{Clock, FixedVerifier, UserVerified, VerificationPrompt, verify_user};
 use ident_core::protocol::{
     AnswerOutcome, Client, Decision, EnrollOutcome, MatchNumber, Platform, ProblemType,
     ProtocolError, VerifiedChallenge,
@@ -53,18 +51,6 @@ async fn server() -> TestApp {
     app
 }
 
-/// One blocking transport for the whole test binary (reqwest's blocking
-/// client must not be built or dropped on an async thread).
-fn transport() -> Arc<dyn ident_core::ports::HttpTransport> {
-    static T: std::sync::OnceLock<Arc<ReqwestTransport>> = std::sync::OnceLock::new();
-    let t = T.get_or_init(|| {
-        std::thread::spawn(|| Arc::new(ReqwestTransport::new().unwrap()))
-            .join()
-            .unwrap()
-    });
-    Arc::clone(t) as Arc<dyn ident_core::ports::HttpTransport>
-}
-
 /// An enrolled device: the app's client, account and key.
 #[derive(Clone)]
 struct Dev {
@@ -83,7 +69,7 @@ impl Dev {
         assert_eq!(r.status(), 201);
         let e: Value = r.json().await.unwrap();
         let link = EnrollLink::parse(e["uri"].as_str().unwrap()).unwrap();
-        let client = Client::new(transport(), app.clock.clone() as Arc<dyn Clock>);
+        let client = Client::new(common::transport(), app.clock.clone() as Arc<dyn Clock>);
         let c = client.clone();
         let outcome =
             tokio::task::spawn_blocking(move || c.enroll(&link, "Laptop", Platform::Linux, None))
@@ -295,26 +281,7 @@ async fn a_waiting_status_poll_returns_at_once() {
     let app = server().await;
     let _dev = Dev::enroll(&app).await;
     let (txn, _) = start_push(&app).await;
-    let poll = {
-        let (http, url, key) = (
-            app.http.clone(),
-            format!("{}/api/v1/auth/{txn}?wait=30", app.base),
-            app.api_key.clone(),
-        );
-        tokio::spawn(async move {
-            let t = Instant::now();
-            let v: Value = http
-                .get(url)
-                .bearer_auth(key)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            (v, t.elapsed())
-        })
-    };
+    let poll = common::spawn_status_poll(&app.http, &app.base, &app.api_key, &txn);
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(!poll.is_finished(), "the poll waits while pending");
     withdraw_ok(&app, &txn).await;

@@ -10,6 +10,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,8 +20,8 @@ use ident_core::account::{ChallengeId, PushAccount};
 use ident_core::device_key::DeviceKey;
 use ident_core::enroll_link::EnrollLink;
 use ident_core::ports::{
-    Clock, FixedVerifier, ManualClock, Method as PMethod, ReqwestTransport, UserVerified,
-    VerificationPrompt, verify_user,
+    Clock, FixedVerifier, ManualClock, Method as PMethod, UserVerified, VerificationPrompt,
+    verify_user,
 };
 use ident_core::protocol::{
     AnswerClaims, AnswerOutcome, Client, Decision, DecisionKind, DenyReason, EnrollOutcome,
@@ -142,7 +144,10 @@ impl Server {
     }
 
     fn client(&self) -> Client {
-        Client::new(transport(), Arc::clone(&self.clock) as Arc<dyn Clock>)
+        Client::new(
+            common::transport(),
+            Arc::clone(&self.clock) as Arc<dyn Clock>,
+        )
     }
 
     fn outbox_code(&self) -> String {
@@ -165,19 +170,6 @@ impl Server {
             .unwrap()
             .unwrap()
     }
-}
-
-/// One blocking transport for the whole test binary: reqwest's blocking
-/// client owns a runtime that must be neither built nor dropped on an async
-/// thread, so it is built on a plain thread once and never dropped.
-fn transport() -> Arc<dyn ident_core::ports::HttpTransport> {
-    static T: std::sync::OnceLock<Arc<ReqwestTransport>> = std::sync::OnceLock::new();
-    let t = T.get_or_init(|| {
-        std::thread::spawn(|| Arc::new(ReqwestTransport::new().unwrap()))
-            .join()
-            .unwrap()
-    });
-    Arc::clone(t) as Arc<dyn ident_core::ports::HttpTransport>
 }
 
 /// Broker 1000 (with phone), customer 2000 (with phone), customer 2001 (none).
@@ -355,26 +347,7 @@ async fn push_login_approved_with_number() {
     assert_eq!(c.context().ip.to_string(), "203.0.113.9");
 
     // The portal long-polls the status while the user decides.
-    let poll = {
-        let (http, url, key) = (
-            s.http.clone(),
-            format!("{}/api/v1/auth/{txn}?wait=30", s.base),
-            s.api_key.clone(),
-        );
-        tokio::spawn(async move {
-            let t = Instant::now();
-            let v: Value = http
-                .get(url)
-                .bearer_auth(key)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            (v, t.elapsed())
-        })
-    };
+    let poll = common::spawn_status_poll(&s.http, &s.base, &s.api_key, &txn);
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(
         dev.answer(c, approve(&number)).await.unwrap(),

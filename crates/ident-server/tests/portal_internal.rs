@@ -16,7 +16,7 @@ use std::sync::Arc;
 use common::TestApp;
 use common::portal::{Browser, Page, T0, between, spawn_portal, unescape, user};
 use ident_core::enroll_link::EnrollLink;
-use ident_core::ports::{Clock, ReqwestTransport};
+use ident_core::ports::Clock;
 use ident_core::protocol::{Client, EnrollOutcome, Platform};
 use ident_server::domain::Role;
 use reqwest::{Method, StatusCode};
@@ -118,18 +118,6 @@ async fn api_put(app: &TestApp, path: &str, body: Value) {
     assert!(r.status().is_success(), "{path}: {}", r.status());
 }
 
-/// One blocking transport for the whole test binary (reqwest's blocking
-/// client must not be built or dropped on an async thread).
-fn transport() -> Arc<dyn ident_core::ports::HttpTransport> {
-    static T: std::sync::OnceLock<Arc<ReqwestTransport>> = std::sync::OnceLock::new();
-    let t = T.get_or_init(|| {
-        std::thread::spawn(|| Arc::new(ReqwestTransport::new().unwrap()))
-            .join()
-            .unwrap()
-    });
-    Arc::clone(t) as Arc<dyn ident_core::ports::HttpTransport>
-}
-
 /// Enrolls a phone called `name` for `login` with the app's own client.
 async fn enroll_device(app: &TestApp, login: &str, name: &str) {
     let r = app
@@ -140,7 +128,7 @@ async fn enroll_device(app: &TestApp, login: &str, name: &str) {
     assert_eq!(r.status(), 201);
     let e: Value = r.json().await.unwrap();
     let link = EnrollLink::parse(e["uri"].as_str().unwrap()).unwrap();
-    let client = Client::new(transport(), app.clock.clone() as Arc<dyn Clock>);
+    let client = Client::new(common::transport(), app.clock.clone() as Arc<dyn Clock>);
     let name = name.to_owned();
     let outcome =
         tokio::task::spawn_blocking(move || client.enroll(&link, &name, Platform::Android, None))

@@ -16,9 +16,7 @@ use common::portal::{Browser, PASSWORD, Page, between, outbox_code, spawn_portal
 use ident_core::account::PushAccount;
 use ident_core::device_key::DeviceKey;
 use ident_core::enroll_link::EnrollLink;
-use ident_core::ports::{
-    Clock, FixedVerifier, ReqwestTransport, UserVerified, VerificationPrompt, verify_user,
-};
+use ident_core::ports::{Clock, FixedVerifier, UserVerified, VerificationPrompt, verify_user};
 use ident_core::protocol::{AnswerOutcome, Client, Decision, EnrollOutcome, MatchNumber, Platform};
 use ident_core::secret::SecretBytes;
 use ident_server::domain::Role;
@@ -69,18 +67,6 @@ async fn portal() -> TestApp {
     .await
 }
 
-/// One blocking transport for the whole test binary (reqwest's blocking
-/// client must not be built or dropped on an async thread).
-fn transport() -> Arc<dyn ident_core::ports::HttpTransport> {
-    static T: std::sync::OnceLock<Arc<ReqwestTransport>> = std::sync::OnceLock::new();
-    let t = T.get_or_init(|| {
-        std::thread::spawn(|| Arc::new(ReqwestTransport::new().unwrap()))
-            .join()
-            .unwrap()
-    });
-    Arc::clone(t) as Arc<dyn ident_core::ports::HttpTransport>
-}
-
 /// An enrolled "phone": the app's client, account and key.
 #[derive(Clone)]
 struct Phone {
@@ -93,7 +79,7 @@ impl Phone {
     /// Enrolls with an `ident://` or `https://…/e#…` link.
     async fn enroll(app: &TestApp, link: &str) -> Phone {
         let link = EnrollLink::parse(link).unwrap();
-        let client = Client::new(transport(), app.clock.clone() as Arc<dyn Clock>);
+        let client = Client::new(common::transport(), app.clock.clone() as Arc<dyn Clock>);
         let c = client.clone();
         let outcome =
             tokio::task::spawn_blocking(move || c.enroll(&link, "Max' Handy", Platform::Ios, None))

@@ -82,3 +82,46 @@ impl TestApp {
             .bearer_auth(&self.api_key)
     }
 }
+
+/// One blocking transport for the whole test binary (reqwest's blocking
+/// client must not be built or dropped on an async thread), for the app's
+/// client (`ident_core::protocol::Client`) playing a device.
+pub fn transport() -> Arc<dyn ident_core::ports::HttpTransport> {
+    static T: std::sync::OnceLock<Arc<ident_core::ports::ReqwestTransport>> =
+        std::sync::OnceLock::new();
+    let t = T.get_or_init(|| {
+        std::thread::spawn(|| Arc::new(ident_core::ports::ReqwestTransport::new().unwrap()))
+            .join()
+            .unwrap()
+    });
+    Arc::clone(t) as Arc<dyn ident_core::ports::HttpTransport>
+}
+
+/// A portal's long poll of login `txn`'s status (`wait=30`) at the server
+/// `base` with `api_key`, running in the background: its JSON and how long
+/// it took.
+pub fn spawn_status_poll(
+    http: &reqwest::Client,
+    base: &str,
+    api_key: &str,
+    txn: &str,
+) -> tokio::task::JoinHandle<(serde_json::Value, std::time::Duration)> {
+    let (http, url, key) = (
+        http.clone(),
+        format!("{base}/api/v1/auth/{txn}?wait=30"),
+        api_key.to_owned(),
+    );
+    tokio::spawn(async move {
+        let t = std::time::Instant::now();
+        let v: serde_json::Value = http
+            .get(url)
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        (v, t.elapsed())
+    })
+}
