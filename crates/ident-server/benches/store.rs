@@ -37,7 +37,7 @@ use ident_server::store::devices::NewDevice;
 use ident_server::store::{AuthStore, DeviceStore, KeyStore, NewAuditEntry, SqliteStore, UserId};
 
 /// Logins stored before measuring.
-const PREFILL: u64 = 20_000;
+const PREFILL: u64 = 50_000;
 /// Users (one device each) the logins rotate over.
 const USERS: u64 = 64;
 const T0: i64 = 1_800_000_000;
@@ -113,8 +113,10 @@ impl Fixture {
         let now = T0 + (n / 500) as i64;
         let (login, uid, device) = &self.users[(n % USERS) as usize];
         let s = &self.store;
-        let id = |what: &str| format!("{what}{n:016}xxxxxx");
-        let (txn_id, challenge_id) = (id("t"), id("c"));
+        // Ids as the server makes them (time first, then random): how they
+        // are made decides which index pages each login touches.
+        let id = || ident_server::services::enroll::new_ordered_id(now).unwrap();
+        let (txn_id, challenge_id) = (id(), id());
         // POST /api/v1/auth
         black_box(s.api_key_by_hash(&self.key_hash).unwrap().unwrap());
         black_box(s.user_with_active_devices(login).unwrap().unwrap());
@@ -154,8 +156,13 @@ impl Fixture {
         // GET /device/v1/challenges (proof), GET /api/v1/auth/{txn} (key)
         black_box(s.device(device).unwrap().unwrap());
         assert!(
-            s.first_use_proof(&id("p"), now + 60, now, Some(device))
-                .unwrap()
+            s.first_use_proof(
+                &ident_server::services::enroll::new_id().unwrap(),
+                now + 60,
+                now,
+                Some(device)
+            )
+            .unwrap()
         );
         black_box(s.open_challenges(device, now, 64).unwrap());
         black_box(s.api_key_by_hash(&self.key_hash).unwrap().unwrap());

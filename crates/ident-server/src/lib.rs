@@ -15,12 +15,14 @@
 //! - [`problem`]: RFC 9457 problem+json errors with stable type slugs.
 //! - [`domain`]: parsed types: login names, roles, phone numbers, intervals, money.
 //! - [`store`]: the storage trait and its SQLite implementation.
+//! - [`group_commit`]: the store thread that lets concurrent requests share commits.
 //! - [`routes`]: the HTTP API — health, device API, relying-party API.
 //! - [`portal`]: the reference portal (login pages, internal area), a client of the API.
 
 pub mod admin;
 pub mod config;
 pub mod domain;
+pub mod group_commit;
 pub mod password;
 pub mod portal;
 pub mod problem;

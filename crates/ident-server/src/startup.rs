@@ -115,8 +115,10 @@ impl Application {
         } else {
             None
         };
+        let committer = Arc::new(crate::group_commit::GroupCommitter::new(Arc::clone(&store)));
         let state = AppState {
             store,
+            committer,
             config: Arc::new(config),
             public_url,
             clock,

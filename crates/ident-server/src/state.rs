@@ -78,6 +78,9 @@ pub struct AppState {
     pub push: Arc<dyn crate::push::PushGateway>,
     /// Wake-ups for long polls (see `wakeup`).
     pub wakeups: Arc<crate::wakeup::Wakeups>,
+    /// Runs [`AppState::db`]'s operations, committing concurrent ones
+    /// together (see `group_commit`).
+    pub committer: Arc<crate::group_commit::GroupCommitter>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -94,20 +97,22 @@ impl AppState {
         self.clock.now().secs()
     }
 
-    /// Runs a storage operation.
+    /// Runs a storage operation, committed together with the operations of
+    /// concurrent requests (`group_commit`); returns once its changes are
+    /// committed.
     ///
-    /// It runs right here on the async worker, not on the blocking pool: every
-    /// store operation is one short SQLite transaction (tens of microseconds),
-    /// and handing each to another thread and back cost more than the work
-    /// itself — the load generator measured the thread wake-ups as the biggest
-    /// item of a push login. Work that really blocks (Argon2id, file I/O) must
-    /// not go through here; it uses `tokio::task::spawn_blocking` itself.
+    /// It runs on the async worker, not on the blocking pool: every store
+    /// operation is short (tens of microseconds), and handing each to
+    /// another thread and back cost more than the work itself. Work that
+    /// really blocks (Argon2id, file I/O) must not go through here: it would
+    /// hold up every other request's store operations. It uses
+    /// `tokio::task::spawn_blocking` itself.
     pub async fn db<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
     {
-        f(self.store.as_ref()).map_err(ApiError::from)
+        self.committer.run(f).await.map_err(ApiError::from)
     }
 }
 

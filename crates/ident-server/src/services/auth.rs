@@ -45,7 +45,7 @@ use crate::domain::LoginName;
 use crate::problem::ApiError;
 use crate::push::PushTarget;
 use crate::routes::api_key::RpClient;
-use crate::services::enroll::new_id;
+use crate::services::enroll::new_ordered_id;
 use crate::services::{sms, trust};
 use crate::state::AppState;
 use crate::store::auth::Withdrawal;
@@ -246,7 +246,7 @@ fn new_txn(
     ttl: i64,
 ) -> Result<NewTxn, ApiError> {
     Ok(NewTxn {
-        id: new_id()?,
+        id: new_ordered_id(now)?,
         user_id: user.id,
         api_key_id: client.key_id,
         method,
@@ -351,7 +351,7 @@ async fn start_push(
     let mut challenges = Vec::with_capacity(devices.len());
     let mut targets = Vec::new();
     for d in devices {
-        let id = new_id()?;
+        let id = new_ordered_id(now)?;
         let claims = ChallengeClaims {
             iss: state.public_url.clone(),
             aud: DeviceId::parse(&d.id).map_err(|_| ApiError::internal())?,

@@ -4,7 +4,9 @@
 //! PostgreSQL implementation can be added without touching them. The traits
 //! are synchronous; the async side calls them through [`crate::state::AppState::db`],
 //! which runs them right on the async worker (each is a short transaction;
-//! see there why). Every method is one transaction:
+//! see there why) and lets concurrent requests share a commit
+//! (`crate::group_commit`). Every method is one transaction (or, inside a
+//! group commit, one savepoint):
 //! it either happens completely or not at all, and the methods that decide
 //! something (an answer, a used token, an SMS try) decide it atomically.
 
@@ -63,9 +65,21 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+/// Group commit: many store calls, one durable commit (see
+/// `crate::group_commit` for who uses it and why).
+pub trait GroupStore {
+    /// Runs `f`, with every store call it makes on this thread inside one
+    /// transaction that is committed when `f` returns. Each call stays
+    /// atomic on its own (one that fails is undone alone). Nothing `f` did
+    /// is durable, and nobody may be told it happened, before this returns
+    /// `Ok`; on `Err` none of it was stored.
+    fn group(&self, f: &mut dyn FnMut()) -> Result<(), StoreError>;
+}
+
 /// Everything the service stores. Implemented by [`SqliteStore`].
 pub trait Store:
-    UserStore
+    GroupStore
+    + UserStore
     + KeyStore
     + AuditStore
     + DeviceStore
@@ -79,7 +93,8 @@ pub trait Store:
 }
 
 impl<T> Store for T where
-    T: UserStore
+    T: GroupStore
+        + UserStore
         + KeyStore
         + AuditStore
         + DeviceStore

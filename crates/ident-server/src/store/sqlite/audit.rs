@@ -1,6 +1,6 @@
 //! SQLite: the audit log.
 
-use rusqlite::{Transaction, params};
+use rusqlite::{Connection, params};
 
 use super::SqliteStore;
 use crate::store::{AuditEntry, AuditStore, NewAuditEntry, StoreError, UserId};
@@ -8,11 +8,7 @@ use crate::store::{AuditEntry, AuditStore, NewAuditEntry, StoreError, UserId};
 /// Appends an audit entry inside an open transaction, so it commits or rolls
 /// back with the change it describes. Every area's store writes its audit
 /// rows through here.
-pub(super) fn audit_in(
-    tx: &Transaction<'_>,
-    e: &NewAuditEntry,
-    now: i64,
-) -> Result<(), StoreError> {
+pub(super) fn audit_in(tx: &Connection, e: &NewAuditEntry, now: i64) -> Result<(), StoreError> {
     tx.prepare_cached(
         "INSERT INTO audit (at, actor, action, user_id, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?

@@ -3,7 +3,7 @@
 //! See `store::auth` for the rules; each method here is one immediate
 //! transaction whose conditional `UPDATE`s make the decision.
 
-use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::json;
 
 use super::SqliteStore;
@@ -43,7 +43,7 @@ fn txn_from_row(r: &Row<'_>) -> rusqlite::Result<Result<Txn, StoreError>> {
     }))
 }
 
-fn insert_txn_tx(tx: &Transaction<'_>, t: &NewTxn) -> Result<(), StoreError> {
+fn insert_txn_tx(tx: &Connection, t: &NewTxn) -> Result<(), StoreError> {
     let decided_at = (t.status != TxnStatus::Pending).then_some(t.created_at);
     tx.prepare_cached(
         "INSERT INTO auth_txns (id, user_id, api_key_id, method, status, number, ip, user_agent,
@@ -68,7 +68,7 @@ fn insert_txn_tx(tx: &Transaction<'_>, t: &NewTxn) -> Result<(), StoreError> {
 }
 
 /// Closes the unanswered challenges of `txn` (no decision of their own).
-fn close_challenges(tx: &Transaction<'_>, txn: &str, now: i64) -> Result<(), StoreError> {
+fn close_challenges(tx: &Connection, txn: &str, now: i64) -> Result<(), StoreError> {
     tx.prepare_cached(
         "UPDATE challenges SET answered_at = ?1, decision = 'closed'
          WHERE txn_id = ?2 AND answered_at IS NULL",

@@ -5,7 +5,7 @@
 //! changed rows is the decision, so concurrent requests cannot both win.
 
 use ident_core::jose::Jwk;
-use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::json;
 
 use super::SqliteStore;
@@ -100,7 +100,7 @@ fn enrollment_from_row(r: &Row<'_>) -> rusqlite::Result<Enrollment> {
 }
 
 fn insert_device(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     d: &NewDevice,
     user: UserId,
     status: DeviceStatus,
@@ -146,7 +146,7 @@ fn device_audit(
 /// `fail_enrollment`). Such a device could never be used, and its public key
 /// and name would stay forever. Runs inside the enrollment writes, which are
 /// rare, so no background job is needed; each removal is audited.
-fn purge_abandoned_devices(tx: &Transaction<'_>, now: i64) -> Result<(), StoreError> {
+fn purge_abandoned_devices(tx: &Connection, now: i64) -> Result<(), StoreError> {
     let mut stmt = tx.prepare_cached(
         "SELECT d.id, d.user_id, e.id FROM devices d LEFT JOIN enrollments e ON e.device_id = d.id
          WHERE d.status = 'pending_sms'

@@ -1,10 +1,12 @@
 //! The SQLite implementation of the storage traits.
 //!
-//! One connection behind a mutex: SQLite allows one writer at a time anyway,
-//! and every operation here is a short transaction (tens of microseconds), so
-//! a pool would add contention without adding throughput (measured: four
-//! extra read-only connections did not raise logins per second and cost a
-//! little more CPU per login — each connection keeps its own page cache). WAL journaling with
+//! One connection behind a (re-entrant) lock: SQLite allows one writer at a
+//! time anyway, and every operation here is a short transaction (tens of
+//! microseconds), so a pool would add contention without adding throughput
+//! (measured: four extra read-only connections did not raise logins per
+//! second and cost a little more CPU per login — each connection keeps its
+//! own page cache). Concurrent requests share commits instead
+//! ([`SqliteStore::group`], driven by `crate::group_commit`). WAL journaling with
 //! `synchronous = NORMAL` means a killed process (kill -9) loses nothing that
 //! was committed: a commit is in the WAL file before it returns, and the OS
 //! keeps the file's pages. What it does not survive is power loss or a kernel
@@ -29,15 +31,20 @@ mod sms;
 mod trust;
 mod users;
 
+use std::cell::Cell;
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use parking_lot::ReentrantMutex;
+use rusqlite::Connection;
 use rusqlite::config::DbConfig;
-use rusqlite::{Connection, Transaction, TransactionBehavior};
 
-use super::{StoreError, schema};
+use super::{GroupStore, StoreError, schema};
+
+/// Page cache of the connection, in KiB.
+const CACHE_KIB: i64 = 32 * 1024;
 
 /// Cached prepared statements per connection.
 const STATEMENT_CACHE: usize = 256;
@@ -53,10 +60,21 @@ const RESTART_AT_FRAMES: i64 = if cfg!(test) { 100 } else { 8_000 };
 
 /// The SQLite store.
 pub struct SqliteStore {
-    conn: Arc<Mutex<Connection>>,
+    conn: Arc<ReentrantMutex<Shared>>,
     checkpointer: Option<Checkpointer>,
     /// Accepted-proof counter for the amortised purge (`devices.rs`).
     proofs: std::sync::atomic::AtomicU32,
+}
+
+/// The connection and whether a group commit is open on it.
+///
+/// The lock is re-entrant so that [`SqliteStore::group`] can hold it for a
+/// whole batch while every store call inside takes it again on the same
+/// thread; `group` tells those calls to nest as savepoints in the group's
+/// transaction instead of starting their own.
+struct Shared {
+    db: Connection,
+    group: Cell<bool>,
 }
 
 /// A thread with its own connection that checkpoints the WAL in the
@@ -89,7 +107,7 @@ fn checkpoint(conn: &Connection) -> rusqlite::Result<(i64, i64)> {
 }
 
 impl Checkpointer {
-    fn start(path: &Path, store: Arc<Mutex<Connection>>) -> Result<Self, StoreError> {
+    fn start(path: &Path, store: Arc<ReentrantMutex<Shared>>) -> Result<Self, StoreError> {
         let conn = Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(5))?;
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
@@ -119,7 +137,7 @@ impl Checkpointer {
         })
     }
 
-    fn round(conn: &Connection, store: &Mutex<Connection>) -> rusqlite::Result<()> {
+    fn round(conn: &Connection, store: &ReentrantMutex<Shared>) -> rusqlite::Result<()> {
         let (mut log, mut done) = checkpoint(conn)?;
         if log < RESTART_AT_FRAMES {
             return Ok(());
@@ -134,9 +152,7 @@ impl Checkpointer {
         }
         // The rest with the writer held off, so that everything is copied
         // and the next commit restarts the WAL.
-        let Ok(_writer) = store.lock() else {
-            return Ok(());
-        };
+        let _writer = store.lock();
         checkpoint(conn).map(|_| ())
     }
 }
@@ -167,7 +183,7 @@ impl SqliteStore {
         store
             .conn
             .lock()
-            .map_err(|_| StoreError::Db("connection lock poisoned".into()))?
+            .db
             .pragma_update(None, "wal_autocheckpoint", 0)?;
         store.checkpointer = Some(Checkpointer::start(path, Arc::clone(&store.conn))?);
         Ok(store)
@@ -189,6 +205,11 @@ impl SqliteStore {
         // Off while migrating (see store/schema.rs), on for everything else.
         conn.pragma_update(None, "foreign_keys", "OFF")?;
         conn.pragma_update(None, "secure_delete", "ON")?;
+        // Room for the pages a busy service keeps touching (the ends of the
+        // login tables and their indexes, the users and devices): SQLite's
+        // default of 2 MiB made it read pages back from the file (measured:
+        // several `pread`s per login once the tables had history).
+        conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
         // Query-planner stability: without it SQLite marks a statement with
         // `LIMIT ?` (and some `col = ?`) for re-preparation whenever the bound
         // value differs from the last one, and rusqlite clears the bindings
@@ -202,49 +223,55 @@ impl SqliteStore {
         schema::migrate(&mut conn)?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
+            conn: Arc::new(ReentrantMutex::new(Shared {
+                db: conn,
+                group: Cell::new(false),
+            })),
             checkpointer: None,
             proofs: std::sync::atomic::AtomicU32::new(0),
         })
     }
 
     /// Runs `f` in one immediate (write-locking) transaction and commits it;
-    /// any error rolls everything back.
+    /// any error (or panic) rolls everything `f` did back. Inside a
+    /// [`group`](Self::group) it is a savepoint of the group's transaction
+    /// instead: all or nothing as well, made durable by the group's commit.
     pub(crate) fn write<T>(
         &self,
-        f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut conn = self
-            .conn
-            .lock()
-            .map_err(|_| StoreError::Db("connection lock poisoned".into()))?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = f(&tx)?;
-        tx.commit()?;
-        Ok(out)
+        let shared = self.conn.lock();
+        let c = &shared.db;
+        if shared.group.get() {
+            run(
+                c,
+                f,
+                "SAVEPOINT op",
+                &["RELEASE op"],
+                &["ROLLBACK TO op", "RELEASE op"],
+            )
+        } else {
+            run(c, f, "BEGIN IMMEDIATE", &["COMMIT"], &["ROLLBACK"])
+        }
     }
 
     /// Runs `f` for reading, in one read transaction: all its statements see
     /// one snapshot, and the WAL read lock is taken and released once (each
     /// statement outside a transaction takes it again — two `fcntl` calls
-    /// each, which the profile of a push login showed).
+    /// each, which the profile of a push login showed). Inside a group it
+    /// reads in the group's transaction.
     pub(crate) fn read_snapshot<T>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let conn = self
-            .conn
-            .lock()
-            .map_err(|_| StoreError::Db("connection lock poisoned".into()))?;
-        conn.prepare_cached("BEGIN")?.execute([])?;
-        let out = f(&conn);
-        // Ends the read transaction whatever `f` returned (a read changes nothing).
-        let end = conn
-            .prepare_cached("COMMIT")
-            .and_then(|mut s| s.execute([]));
-        let out = out?;
-        end?;
-        Ok(out)
+        let shared = self.conn.lock();
+        let c = &shared.db;
+        if shared.group.get() {
+            return f(c);
+        }
+        // A read changes nothing, so ending it with COMMIT whatever `f`
+        // returned is right.
+        run(c, f, "BEGIN", &["COMMIT"], &["COMMIT"])
     }
 
     /// Runs `f` for reading.
@@ -252,12 +279,100 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let conn = self
-            .conn
-            .lock()
-            .map_err(|_| StoreError::Db("connection lock poisoned".into()))?;
-        f(&conn)
+        f(&self.conn.lock().db)
     }
+
+    /// Group commit: runs `f` with every store call it makes (on this
+    /// thread) inside one immediate transaction, each call a savepoint of
+    /// it, and commits once at the end.
+    ///
+    /// Why: a commit costs more than most of the statements in it — the
+    /// WAL frames of every page it touched (the same hot pages, such as the
+    /// last page of the audit log, again and again), the checksum over them,
+    /// the locks. The group committer (`store::group`) runs the store calls
+    /// of concurrent requests through here, so under load many requests
+    /// share one commit. A call that fails is rolled back to its savepoint
+    /// and leaves the others alone. Nothing in a group is durable, and no
+    /// caller may be answered, before this returns `Ok`; when the commit
+    /// fails nothing of the group was stored.
+    pub fn group(&self, f: &mut dyn FnMut()) -> Result<(), StoreError> {
+        let shared = self.conn.lock();
+        let c = &shared.db;
+        if shared.group.get() {
+            // Already inside a group on this thread: just join it.
+            f();
+            return Ok(());
+        }
+        c.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+        shared.group.set(true);
+        let mut guard = Undo {
+            conn: c,
+            undo: &["ROLLBACK"],
+            armed: true,
+        };
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+        shared.group.set(false);
+        if let Err(panic) = ran {
+            drop(guard);
+            std::panic::resume_unwind(panic);
+        }
+        c.prepare_cached("COMMIT")?.execute([])?;
+        guard.armed = false;
+        Ok(())
+    }
+}
+
+impl GroupStore for SqliteStore {
+    fn group(&self, f: &mut dyn FnMut()) -> Result<(), StoreError> {
+        SqliteStore::group(self, f)
+    }
+}
+
+/// Undoes an open transaction or savepoint when dropped armed: on an error
+/// and also when a panic unwinds through the store, so the connection is
+/// never left inside a half-done transaction.
+struct Undo<'c> {
+    conn: &'c Connection,
+    undo: &'static [&'static str],
+    armed: bool,
+}
+
+impl Drop for Undo<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            for sql in self.undo {
+                if let Err(e) = self
+                    .conn
+                    .prepare_cached(sql)
+                    .and_then(|mut s| s.execute([]))
+                {
+                    tracing::error!(error = %e, "cannot roll back a store transaction");
+                }
+            }
+        }
+    }
+}
+
+/// Runs `f` between `begin` and `end`, or `undo` when `f` fails or panics.
+fn run<T>(
+    c: &Connection,
+    f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    begin: &str,
+    end: &'static [&'static str],
+    undo: &'static [&'static str],
+) -> Result<T, StoreError> {
+    c.prepare_cached(begin)?.execute([])?;
+    let mut guard = Undo {
+        conn: c,
+        undo,
+        armed: true,
+    };
+    let out = f(c)?;
+    for sql in end {
+        c.prepare_cached(sql)?.execute([])?;
+    }
+    guard.armed = false;
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! change (through the shared `audit::audit_in`), so a crash never leaves a
 //! change without its entry.
 
-use rusqlite::{OptionalExtension, Row, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::{Value, json};
 
 use super::SqliteStore;
@@ -22,7 +22,7 @@ const ENROLLED: &str =
 
 /// Audits a change to `user` made by `by`, adding the portal it came through.
 fn audit_change(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     by: &ChangedBy,
     action: &'static str,
     user: UserId,
@@ -41,7 +41,7 @@ fn audit_change(
     audit_in(tx, &entry, now)
 }
 
-fn insert_user(tx: &Transaction<'_>, u: &NewUser, now: i64) -> Result<UserId, StoreError> {
+fn insert_user(tx: &Connection, u: &NewUser, now: i64) -> Result<UserId, StoreError> {
     if let Some(b) = u.broker_id {
         let role: Option<String> = tx
             .query_row("SELECT role FROM users WHERE id = ?1", [b.0], |r| r.get(0))
