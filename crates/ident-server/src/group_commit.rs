@@ -38,6 +38,10 @@ use crate::store::{Store, StoreError};
 /// first operation of the group waiting.
 const MAX_GROUP: usize = 64;
 
+/// Most groups one request stores in a row before it hands over (see
+/// [`GroupCommitter::store_waiting`]).
+const MAX_ROUNDS: usize = 8;
+
 /// An operation's result, held until its group is committed.
 trait Pending: Send {
     /// Hands the result to the waiting handler; `committed` says whether
@@ -92,7 +96,7 @@ impl GroupCommitter {
 
     /// Runs `f` against the store, in a group with whatever else waits, and
     /// returns its result once its changes are committed.
-    pub async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
+    pub async fn run<T, F>(self: &Arc<Self>, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
@@ -114,11 +118,17 @@ impl GroupCommitter {
 
     /// Stores everything queued, unless someone else is already storing (they
     /// take what was queued, this one's operation included).
-    fn store_waiting(&self) {
+    ///
+    /// After [`MAX_ROUNDS`] groups in a row it hands what is still queued
+    /// to a fresh task: under a steady stream of operations the queue may
+    /// never run empty, and this request (already answered) and the other
+    /// tasks of this worker should not wait for that.
+    fn store_waiting(self: &Arc<Self>) {
         loop {
-            let Some(_storing) = try_lock(&self.storing) else {
+            let Some(storing) = try_lock(&self.storing) else {
                 return;
             };
+            let mut rounds = 0;
             loop {
                 let group: Vec<Job> = {
                     let mut q = lock(&self.queue);
@@ -129,12 +139,23 @@ impl GroupCommitter {
                     break;
                 }
                 run_group(self.store.as_ref(), group);
+                rounds += 1;
+                if rounds == MAX_ROUNDS {
+                    break;
+                }
             }
-            drop(_storing);
+            drop(storing);
             // Something queued between the last look and letting go would
             // wait for the next arrival: look once more.
             if lock(&self.queue).is_empty() {
                 return;
+            }
+            if rounds == MAX_ROUNDS {
+                if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                    let this = Arc::clone(self);
+                    rt.spawn(async move { this.store_waiting() });
+                    return;
+                }
             }
         }
     }
@@ -242,6 +263,34 @@ mod tests {
         assert_eq!(store.audit_log(None, 1_000).unwrap().len(), 400);
     }
 
+    /// More queued than one request stores in a row: the rest is handed to
+    /// a fresh task, and every operation is still stored and answered.
+    #[test]
+    fn a_long_queue_is_handed_over_and_finished() {
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_memory().unwrap());
+        let gc = Arc::new(GroupCommitter::new(Arc::clone(&store)));
+        let queued = MAX_GROUP * MAX_ROUNDS * 2 + 5;
+        let mut answers = Vec::new();
+        for i in 0..queued {
+            let (reply, answer) = oneshot::channel();
+            let job: Job = Box::new(move |s| {
+                Box::new(Slot {
+                    reply,
+                    result: s.audit(&entry("queued"), i as i64),
+                })
+            });
+            lock(&gc.queue).push_back(job);
+            answers.push(answer);
+        }
+        rt().block_on(async {
+            gc.run(|s| s.audit(&entry("last"), 0)).await.unwrap();
+            for a in answers {
+                a.await.unwrap().unwrap();
+            }
+        });
+        assert_eq!(store.audit_log(None, 10_000).unwrap().len(), queued + 1);
+    }
+
     /// One operation of a group fails: it is undone alone, the others of
     /// the same group are stored and answered.
     #[test]
@@ -279,7 +328,7 @@ mod tests {
     #[test]
     fn a_panicking_operation_fails_alone() {
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_memory().unwrap());
-        let gc = GroupCommitter::new(Arc::clone(&store));
+        let gc = Arc::new(GroupCommitter::new(Arc::clone(&store)));
         rt().block_on(async {
             let bad = gc.run(|_| -> Result<(), StoreError> { panic!("boom") });
             assert!(bad.await.is_err());
