@@ -123,6 +123,9 @@ pub struct ApiUser {
     /// Whether push logins are locked.
     #[serde(default)]
     pub push_locked: bool,
+    /// Since when (Unix seconds), while locked.
+    #[serde(default)]
+    pub push_locked_at: Option<i64>,
     /// Why (`not_me`, `denials`).
     #[serde(default)]
     pub push_lock_reason: Option<String>,

@@ -22,7 +22,7 @@ use axum::routing::{get, post};
 use minijinja::{Value, context};
 use serde::{Deserialize, Serialize};
 
-use super::api::{CallError, seg};
+use super::api::{ApiUser, CallError, seg};
 use super::csrf::CsrfForm;
 use super::error::PortalError;
 use super::i18n::{self, Lang};
@@ -48,40 +48,9 @@ pub fn router() -> Router<PortalState> {
         .route("/portal/customers/{login}/unlock", post(unlock))
 }
 
-/// A customer as the API shows it (`GET /api/v1/users/{login}`).
-#[derive(Debug, Clone, Deserialize)]
-pub struct Customer {
-    /// Login name.
-    pub login: String,
-    /// Name to show.
-    pub display_name: String,
-    /// Role (only customers are listed here).
-    pub role: Role,
-    /// The broker's login.
-    #[serde(default)]
-    pub broker: Option<String>,
-    /// E-mail address.
-    #[serde(default)]
-    pub email: Option<String>,
-    /// Mobile number (E.164).
-    #[serde(default)]
-    pub phone: Option<String>,
-    /// 2FA interval in days.
-    #[serde(default)]
-    pub interval_days: u32,
-    /// Whether push logins are locked.
-    #[serde(default)]
-    pub push_locked: bool,
-    /// Since when.
-    #[serde(default)]
-    pub push_locked_at: Option<i64>,
-    /// Why (`not_me`, `denials`).
-    #[serde(default)]
-    pub push_lock_reason: Option<String>,
-    /// Whether an app is enrolled.
-    #[serde(default)]
-    pub enrolled: bool,
-}
+/// A customer as the API shows it (`GET /api/v1/users/{login}`): the
+/// API's user, of role customer.
+pub type Customer = ApiUser;
 
 #[derive(Debug, Deserialize)]
 struct CustomerList {
@@ -809,6 +778,7 @@ mod tests {
             push_locked_at: None,
             push_lock_reason: None,
             enrolled: false,
+            created_at: 0,
         }
     }
 

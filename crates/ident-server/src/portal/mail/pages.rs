@@ -1503,6 +1503,7 @@ mod tests {
             phone: Some("+491712345678".into()),
             interval_days: 0,
             push_locked: false,
+            push_locked_at: None,
             push_lock_reason: None,
             enrolled: true,
             created_at: 0,
