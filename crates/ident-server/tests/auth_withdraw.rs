@@ -11,19 +11,11 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::TestApp;
-use ident_core::account::PushAccount;
-use ident_core::device_key::DeviceKey;
-use ident_core::enroll_link::EnrollLink;
-use ident_core::ports::{Clock, FixedVerifier, UserVerified, VerificationPrompt, verify_user};
-use ident_core::protocol::{
-    AnswerOutcome, Client, Decision, EnrollOutcome, MatchNumber, Platform, ProblemType,
-    ProtocolError, VerifiedChallenge,
-};
-use ident_core::secret::SecretBytes;
+use common::phone::{Phone, approve};
+use ident_core::protocol::{AnswerOutcome, ProblemType, ProtocolError};
 use ident_server::admin::{self, UserSpec};
 use ident_server::domain::{LoginName, Role};
 use reqwest::Method;
@@ -51,87 +43,6 @@ async fn server() -> TestApp {
     app
 }
 
-/// An enrolled device: the app's client, account and key.
-#[derive(Clone)]
-struct Dev {
-    client: Client,
-    account: PushAccount,
-    pkcs8: SecretBytes,
-}
-
-impl Dev {
-    async fn enroll(app: &TestApp) -> Dev {
-        let r = app
-            .rp(Method::POST, "/api/v1/users/1000/enrollments")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201);
-        let e: Value = r.json().await.unwrap();
-        let link = EnrollLink::parse(e["uri"].as_str().unwrap()).unwrap();
-        let client = Client::new(common::transport(), app.clock.clone() as Arc<dyn Clock>);
-        let c = client.clone();
-        let outcome =
-            tokio::task::spawn_blocking(move || c.enroll(&link, "Laptop", Platform::Linux, None))
-                .await
-                .unwrap()
-                .unwrap();
-        let EnrollOutcome::Enrolled(done) = outcome else {
-            panic!("expected a direct enrollment")
-        };
-        Dev {
-            client,
-            account: done.account,
-            pkcs8: done.device_key,
-        }
-    }
-
-    async fn fetch(&self) -> Vec<VerifiedChallenge> {
-        let d = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let key = DeviceKey::from_pkcs8(&d.pkcs8).unwrap();
-            d.client
-                .pending_challenges(&d.account, &key, None)
-                .unwrap()
-                .into_iter()
-                .map(Result::unwrap)
-                .collect()
-        })
-        .await
-        .unwrap()
-    }
-
-    async fn approve(
-        &self,
-        c: &VerifiedChallenge,
-        number: &str,
-    ) -> Result<AnswerOutcome, ProtocolError> {
-        let (d, c) = (self.clone(), c.clone());
-        let number = MatchNumber::parse(number).unwrap();
-        tokio::task::spawn_blocking(move || {
-            let key = DeviceKey::from_pkcs8(&d.pkcs8).unwrap();
-            let verified: UserVerified = verify_user(
-                &FixedVerifier::approving(),
-                &VerificationPrompt {
-                    reason: "Anmeldung bestätigen".into(),
-                },
-            )
-            .unwrap();
-            d.client.answer(
-                &d.account,
-                &key,
-                &c,
-                &Decision::Approve {
-                    number: Some(number),
-                },
-                &verified,
-            )
-        })
-        .await
-        .unwrap()
-    }
-}
-
 async fn start(app: &TestApp, method: &str) -> reqwest::Response {
     app.rp(Method::POST, "/api/v1/auth")
         .json(&json!({"login": "1000", "method": method,
@@ -144,8 +55,7 @@ async fn start(app: &TestApp, method: &str) -> reqwest::Response {
 /// Starts a push login: `(txn, number)`.
 async fn start_push(app: &TestApp) -> (String, String) {
     let r = start(app, "push").await;
-    assert_eq!(r.status(), 200);
-    let v: Value = r.json().await.unwrap();
+    let v = common::json(r, 200).await;
     (
         v["txn"].as_str().unwrap().to_owned(),
         v["number"].as_str().unwrap().to_owned(),
@@ -161,18 +71,11 @@ async fn withdraw(app: &TestApp, txn: &str) -> reqwest::Response {
 
 async fn withdraw_ok(app: &TestApp, txn: &str) -> Value {
     let r = withdraw(app, txn).await;
-    assert_eq!(r.status(), 200);
-    r.json().await.unwrap()
+    common::json(r, 200).await
 }
 
 async fn status(app: &TestApp, txn: &str) -> Value {
-    let r = app
-        .rp(Method::GET, &format!("/api/v1/auth/{txn}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    r.json().await.unwrap()
+    common::send_json(app.rp(Method::GET, &format!("/api/v1/auth/{txn}")), 200).await
 }
 
 async fn assert_problem(r: reqwest::Response, status: u16, slug: &str) {
@@ -196,9 +99,9 @@ fn user(app: &TestApp) -> ident_server::store::User {
 #[tokio::test]
 async fn a_withdrawn_login_leaves_the_device_and_its_answer_is_refused() {
     let app = server().await;
-    let dev = Dev::enroll(&app).await;
+    let dev = Phone::enroll(&app, "1000").await;
     let (txn, number) = start_push(&app).await;
-    let shown = dev.fetch().await;
+    let shown = dev.fetch(None).await;
     assert_eq!(shown.len(), 1);
 
     let v = withdraw_ok(&app, &txn).await;
@@ -206,13 +109,13 @@ async fn a_withdrawn_login_leaves_the_device_and_its_answer_is_refused() {
     assert_eq!(v["method"], "push");
     assert_eq!(status(&app, &txn).await["status"], "withdrawn");
     assert!(
-        dev.fetch().await.is_empty(),
+        dev.fetch(None).await.is_empty(),
         "the device no longer lists it"
     );
 
     // The phone still showing it answers with the right number: refused,
     // and nothing is decided.
-    let e = dev.approve(&shown[0], &number).await.unwrap_err();
+    let e = dev.answer(&shown[0], approve(&number)).await.unwrap_err();
     assert_eq!(e.problem_type(), Some(ProblemType::ChallengeNotFound));
     let ProtocolError::Problem(p) = &e else {
         panic!("{e:?}")
@@ -242,18 +145,18 @@ async fn a_withdrawn_login_leaves_the_device_and_its_answer_is_refused() {
 #[tokio::test]
 async fn withdrawals_free_the_open_login_limit_and_are_no_denials() {
     let app = server().await;
-    let dev = Dev::enroll(&app).await;
+    let dev = Phone::enroll(&app, "1000").await;
     // Without withdrawal the fourth open login is refused; with it, any
     // number of cancel-and-start cycles work.
     for _ in 0..5 {
         let (txn, number) = start_push(&app).await;
-        let shown = dev.fetch().await;
+        let shown = dev.fetch(None).await;
         assert_eq!(shown.len(), 1, "only the current login is listed");
         withdraw_ok(&app, &txn).await;
         // Even an answer with a wrong number to the withdrawn request counts
         // for nothing (three denials would lock push).
         let wrong = if number == "11" { "22" } else { "11" };
-        let e = dev.approve(&shown[0], wrong).await.unwrap_err();
+        let e = dev.answer(&shown[0], approve(wrong)).await.unwrap_err();
         assert_eq!(e.problem_type(), Some(ProblemType::ChallengeNotFound));
     }
     assert!(user(&app).push_locked_at.is_none(), "no denial recorded");
@@ -266,12 +169,12 @@ async fn withdrawals_free_the_open_login_limit_and_are_no_denials() {
     assert_problem(start(&app, "push").await, 429, "too-many-challenges").await;
     withdraw_ok(&app, &open[0].0).await;
     let (_, number) = start_push(&app).await;
-    assert_eq!(dev.fetch().await.len(), 3);
+    assert_eq!(dev.fetch(None).await.len(), 3);
 
     // The remaining logins still work: the newest is approved normally.
-    let newest = dev.fetch().await.pop().unwrap();
+    let newest = dev.fetch(None).await.pop().unwrap();
     assert_eq!(
-        dev.approve(&newest, &number).await.unwrap(),
+        dev.answer(&newest, approve(&number)).await.unwrap(),
         AnswerOutcome::Approved
     );
 }
@@ -279,7 +182,7 @@ async fn withdrawals_free_the_open_login_limit_and_are_no_denials() {
 #[tokio::test]
 async fn a_waiting_status_poll_returns_at_once() {
     let app = server().await;
-    let _dev = Dev::enroll(&app).await;
+    let _dev = Phone::enroll(&app, "1000").await;
     let (txn, _) = start_push(&app).await;
     let poll = common::spawn_status_poll(&app.http, &app.base, &app.api_key, &txn);
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -296,7 +199,7 @@ async fn a_waiting_status_poll_returns_at_once() {
 #[tokio::test]
 async fn only_the_key_that_started_it_may_withdraw_it() {
     let app = server().await;
-    let dev = Dev::enroll(&app).await;
+    let dev = Phone::enroll(&app, "1000").await;
     let other = admin::create_api_key(app.state.store.as_ref(), "Anderes-Portal", T0)
         .unwrap()
         .key
@@ -311,7 +214,7 @@ async fn only_the_key_that_started_it_may_withdraw_it() {
         .unwrap();
     assert_problem(r, 404, "not-found").await;
     assert_eq!(status(&app, &txn).await["status"], "pending");
-    assert_eq!(dev.fetch().await.len(), 1, "nothing changed");
+    assert_eq!(dev.fetch(None).await.len(), 1, "nothing changed");
     // The OpenAPI document describes the call.
     let doc: Value = app
         .rp(Method::GET, "/api/v1/openapi.json")
@@ -344,13 +247,13 @@ async fn only_the_key_that_started_it_may_withdraw_it() {
 #[tokio::test]
 async fn final_logins_cannot_be_withdrawn_and_a_repeat_is_harmless() {
     let app = server().await;
-    let dev = Dev::enroll(&app).await;
+    let dev = Phone::enroll(&app, "1000").await;
 
     // Approved: 409, and it stays approved.
     let (txn, number) = start_push(&app).await;
-    let c = dev.fetch().await.remove(0);
+    let c = dev.fetch(None).await.remove(0);
     assert_eq!(
-        dev.approve(&c, &number).await.unwrap(),
+        dev.answer(&c, approve(&number)).await.unwrap(),
         AnswerOutcome::Approved
     );
     assert_problem(withdraw(&app, &txn).await, 409, "auth-decided").await;
@@ -381,8 +284,7 @@ async fn final_logins_cannot_be_withdrawn_and_a_repeat_is_harmless() {
 async fn an_sms_login_can_be_withdrawn_and_its_code_no_longer_works() {
     let app = server().await;
     let r = start(&app, "sms").await;
-    assert_eq!(r.status(), 200);
-    let v: Value = r.json().await.unwrap();
+    let v = common::json(r, 200).await;
     let txn = v["txn"].as_str().unwrap().to_owned();
     let text = std::fs::read_to_string(app.dir.path().join("sms.jsonl")).unwrap();
     let last: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();

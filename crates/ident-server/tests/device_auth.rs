@@ -16,19 +16,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ident_core::account::{ChallengeId, PushAccount};
+use common::phone::{self, DEVICE, Phone, TestServer, approve, user_ok};
+use ident_core::account::ChallengeId;
 use ident_core::device_key::DeviceKey;
 use ident_core::enroll_link::EnrollLink;
-use ident_core::ports::{
-    Clock, FixedVerifier, ManualClock, Method as PMethod, UserVerified, VerificationPrompt,
-    verify_user,
-};
+use ident_core::ports::{Clock, ManualClock, Method as PMethod};
 use ident_core::protocol::{
-    AnswerClaims, AnswerOutcome, Client, Decision, DecisionKind, DenyReason, EnrollOutcome,
-    MatchNumber, Platform, ProblemType, ProtocolError, SmsCode, VerifiedChallenge, build_proof,
-    paths,
+    AnswerClaims, AnswerOutcome, Decision, DecisionKind, DenyReason, EnrollOutcome, MatchNumber,
+    Platform, ProblemType, ProtocolError, SmsCode, build_proof, paths,
 };
-use ident_core::secret::SecretBytes;
 use ident_server::admin::{self, UserSpec};
 use ident_server::config::Config;
 use ident_server::domain::{LoginName, Role};
@@ -137,19 +133,6 @@ impl Server {
         .await
     }
 
-    fn rp(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
-        self.http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.api_key)
-    }
-
-    fn client(&self) -> Client {
-        Client::new(
-            common::transport(),
-            Arc::clone(&self.clock) as Arc<dyn Clock>,
-        )
-    }
-
     fn outbox_code(&self) -> String {
         let text = std::fs::read_to_string(self.dir.path().join("sms.jsonl")).unwrap();
         let last: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
@@ -169,6 +152,18 @@ impl Server {
             .user_by_login(&LoginName::parse(login).unwrap())
             .unwrap()
             .unwrap()
+    }
+}
+
+impl TestServer for Server {
+    fn rp(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.api_key)
+    }
+
+    fn clock(&self) -> Arc<dyn Clock> {
+        Arc::clone(&self.clock) as Arc<dyn Clock>
     }
 }
 
@@ -199,97 +194,9 @@ fn seed(s: &Server) {
     admin::create_user(store, &spec("2001", Role::Customer, Some("1000"), None), T0).unwrap();
 }
 
-fn user_ok() -> UserVerified {
-    verify_user(
-        &FixedVerifier::approving(),
-        &VerificationPrompt {
-            reason: "Anmeldung bestätigen".into(),
-        },
-    )
-    .unwrap()
-}
-
-/// An enrolled device: the app's client, account and key.
-#[derive(Clone)]
-struct Dev {
-    client: Client,
-    account: PushAccount,
-    pkcs8: SecretBytes,
-}
-
-impl Dev {
-    fn key(&self) -> DeviceKey {
-        DeviceKey::from_pkcs8(&self.pkcs8).unwrap()
-    }
-
-    async fn fetch(&self, wait: Option<u32>) -> Vec<VerifiedChallenge> {
-        let d = self.clone();
-        tokio::task::spawn_blocking(move || {
-            d.client
-                .pending_challenges(&d.account, &d.key(), wait)
-                .unwrap()
-                .into_iter()
-                .map(Result::unwrap)
-                .collect()
-        })
-        .await
-        .unwrap()
-    }
-
-    async fn answer(
-        &self,
-        c: &VerifiedChallenge,
-        decision: Decision,
-    ) -> Result<AnswerOutcome, ProtocolError> {
-        let (d, c) = (self.clone(), c.clone());
-        tokio::task::spawn_blocking(move || {
-            d.client
-                .answer(&d.account, &d.key(), &c, &decision, &user_ok())
-        })
-        .await
-        .unwrap()
-    }
-}
-
-fn approve(n: &str) -> Decision {
-    Decision::Approve {
-        number: Some(MatchNumber::parse(n).unwrap()),
-    }
-}
-
 fn problem_type(e: ProtocolError) -> ProblemType {
     e.problem_type()
         .unwrap_or_else(|| panic!("not a protocol problem: {e:?}"))
-}
-
-async fn new_enrollment(s: &Server, login: &str) -> Value {
-    let r = s
-        .rp(Method::POST, &format!("/api/v1/users/{login}/enrollments"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    r.json().await.unwrap()
-}
-
-async fn enroll_link(s: &Server, link: &EnrollLink) -> Result<EnrollOutcome, ProtocolError> {
-    let (c, l) = (s.client(), link.clone());
-    tokio::task::spawn_blocking(move || c.enroll(&l, "Max' Laptop", Platform::Linux, None))
-        .await
-        .unwrap()
-}
-
-async fn enroll(s: &Server, login: &str) -> Dev {
-    let e = new_enrollment(s, login).await;
-    let link = EnrollLink::parse(e["uri"].as_str().unwrap()).unwrap();
-    let EnrollOutcome::Enrolled(done) = enroll_link(s, &link).await.unwrap() else {
-        panic!("expected a direct enrollment")
-    };
-    Dev {
-        client: s.client(),
-        account: done.account,
-        pkcs8: done.device_key,
-    }
 }
 
 async fn start(s: &Server, login: &str, method: &str) -> reqwest::Response {
@@ -303,18 +210,15 @@ async fn start(s: &Server, login: &str, method: &str) -> reqwest::Response {
 
 async fn start_ok(s: &Server, login: &str, method: &str) -> Value {
     let r = start(s, login, method).await;
-    assert_eq!(r.status(), 200);
-    r.json().await.unwrap()
+    common::json(r, 200).await
 }
 
 async fn status(s: &Server, txn: &str, wait: u32) -> Value {
-    let r = s
-        .rp(Method::GET, &format!("/api/v1/auth/{txn}?wait={wait}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    r.json().await.unwrap()
+    common::send_json(
+        s.rp(Method::GET, &format!("/api/v1/auth/{txn}?wait={wait}")),
+        200,
+    )
+    .await
 }
 
 async fn assert_problem(r: reqwest::Response, status: u16, slug: &str) {
@@ -330,7 +234,7 @@ async fn assert_problem(r: reqwest::Response, status: u16, slug: &str) {
 #[tokio::test]
 async fn push_login_approved_with_number() {
     let s = Server::start(no_edit).await;
-    let dev = enroll(&s, "1000").await;
+    let dev = Phone::enroll(&s, "1000").await;
     let started = start_ok(&s, "1000", "push").await;
     assert_eq!(started["method"], "push");
     let number = started["number"].as_str().unwrap().to_owned();
@@ -390,7 +294,7 @@ async fn push_login_approved_with_number() {
 #[tokio::test]
 async fn long_poll_is_woken_by_a_new_challenge() {
     let s = Server::start(no_edit).await;
-    let dev = enroll(&s, "1000").await;
+    let dev = Phone::enroll(&s, "1000").await;
     let d2 = dev.clone();
     let fetch = tokio::spawn(async move {
         let t = Instant::now();
@@ -410,7 +314,7 @@ async fn long_poll_is_woken_by_a_new_challenge() {
     );
     // Without a challenge, `wait` is honoured (capped) and the list is empty.
     let t = Instant::now();
-    let dev2 = enroll(&s, "2000").await;
+    let dev2 = Phone::enroll(&s, "2000").await;
     assert!(dev2.fetch(Some(1)).await.is_empty());
     assert!(t.elapsed() >= Duration::from_millis(900));
 }
@@ -418,7 +322,7 @@ async fn long_poll_is_woken_by_a_new_challenge() {
 #[tokio::test]
 async fn deny_and_wrong_numbers_lock_push_then_sms_fallback() {
     let s = Server::start(no_edit).await;
-    let dev = enroll(&s, "1000").await;
+    let dev = Phone::enroll(&s, "1000").await;
     // 1: plain deny.
     let t1 = start_ok(&s, "1000", "push").await;
     let c = dev.fetch(None).await.remove(0);
@@ -491,7 +395,7 @@ async fn set_interval(s: &Server, login: &str, days: u32) {
 async fn trusted_browser_skips_the_second_factor_until_not_me() {
     let s = Server::start(no_edit).await;
     set_interval(&s, "1000", 30).await;
-    let dev = enroll(&s, "1000").await;
+    let dev = Phone::enroll(&s, "1000").await;
     let t = start_ok(&s, "1000", "auto").await;
     assert_eq!(t["method"], "push");
     let c = dev.fetch(None).await.remove(0);
@@ -551,7 +455,7 @@ async fn trusted_browser_skips_the_second_factor_until_not_me() {
 async fn trust_token_is_repeated_but_never_stored_in_clear() {
     let s = Server::start(no_edit).await;
     set_interval(&s, "1000", 30).await;
-    let dev = enroll(&s, "1000").await;
+    let dev = Phone::enroll(&s, "1000").await;
     let t = start_ok(&s, "1000", "push").await;
     let txn = t["txn"].as_str().unwrap();
     let c = dev.fetch(None).await.remove(0);
@@ -591,7 +495,7 @@ async fn a_login_is_followed_only_by_the_key_that_started_it() {
             .request(method, format!("{}{path}", s.base))
             .bearer_auth(&other)
     };
-    let dev = enroll(&s, "1000").await;
+    let dev = Phone::enroll(&s, "1000").await;
 
     // Push: the other portal's key finds no such login, before and after the answer.
     let t = start_ok(&s, "1000", "push").await;
@@ -638,7 +542,7 @@ async fn a_login_is_followed_only_by_the_key_that_started_it() {
 #[tokio::test]
 async fn fourth_open_login_is_refused() {
     let s = Server::start(no_edit).await;
-    let dev = enroll(&s, "1000").await;
+    let dev = Phone::enroll(&s, "1000").await;
     for _ in 0..3 {
         start_ok(&s, "1000", "push").await;
     }
@@ -656,7 +560,7 @@ async fn fourth_open_login_is_refused() {
 #[tokio::test]
 async fn late_answer_and_expired_status() {
     let s = Server::start(no_edit).await;
-    let dev = enroll(&s, "1000").await;
+    let dev = Phone::enroll(&s, "1000").await;
     let t = start_ok(&s, "1000", "push").await;
     let c = dev.fetch(None).await.remove(0);
     s.clock.advance(121);
@@ -674,8 +578,8 @@ async fn late_answer_and_expired_status() {
 #[tokio::test]
 async fn replayed_answer_and_answer_from_another_device() {
     let s = Server::start(no_edit).await;
-    let a = enroll(&s, "1000").await;
-    let b = enroll(&s, "1000").await;
+    let a = Phone::enroll(&s, "1000").await;
+    let b = Phone::enroll(&s, "1000").await;
     let t = start_ok(&s, "1000", "push").await;
     let n = t["number"].as_str().unwrap().to_owned();
     let ca = a.fetch(None).await.remove(0);
@@ -753,7 +657,7 @@ async fn replayed_answer_and_answer_from_another_device() {
 }
 
 /// Posts `answer` to challenge `id` without an `Ident-Proof`.
-async fn post_answer(s: &Server, dev: &Dev, id: &ChallengeId, answer: &str) -> reqwest::Response {
+async fn post_answer(s: &Server, dev: &Phone, id: &ChallengeId, answer: &str) -> reqwest::Response {
     let url = dev.account.server.join(&paths::answer(id)).unwrap();
     s.http
         .post(url.as_str())
@@ -766,8 +670,8 @@ async fn post_answer(s: &Server, dev: &Dev, id: &ChallengeId, answer: &str) -> r
 #[tokio::test]
 async fn an_answer_authenticates_itself_and_counts_once() {
     let s = Server::start(no_edit).await;
-    let a = enroll(&s, "1000").await;
-    let b = enroll(&s, "1000").await;
+    let a = Phone::enroll(&s, "1000").await;
+    let b = Phone::enroll(&s, "1000").await;
     let t = start_ok(&s, "1000", "push").await;
     let txn = t["txn"].as_str().unwrap().to_owned();
     let n = t["number"].as_str().unwrap().to_owned();
@@ -801,8 +705,7 @@ async fn an_answer_authenticates_itself_and_counts_once() {
     // A fresh answer signed by A: accepted with no proof at all.
     let answer = sign(&a.key(), a_id, now);
     let r = post_answer(&s, &a, ca.id(), &answer).await;
-    assert_eq!(r.status(), 200);
-    assert_eq!(r.json::<Value>().await.unwrap()["status"], "approved");
+    assert_eq!(common::json(r, 200).await["status"], "approved");
     assert_eq!(status(&s, &txn, 0).await["status"], "approved");
     // The same request again, within the proof window: the challenge is spent.
     assert_problem(
@@ -824,7 +727,7 @@ async fn raw_get(s: &Server, url: &str, proof: Option<&str>) -> reqwest::Respons
 #[tokio::test]
 async fn forged_and_replayed_proofs_survive_a_restart() {
     let s = Server::start(no_edit).await;
-    let dev = enroll(&s, "1000").await;
+    let dev = Phone::enroll(&s, "1000").await;
     let url = dev.account.server.join(paths::CHALLENGES).unwrap();
     let now = s.clock.now();
     let proof = build_proof(
@@ -910,7 +813,7 @@ async fn forged_and_replayed_proofs_survive_a_restart() {
 #[tokio::test]
 async fn restart_in_the_middle_of_a_login() {
     let s = Server::start(no_edit).await;
-    let dev = enroll(&s, "1000").await;
+    let dev = Phone::enroll(&s, "1000").await;
     let t = start_ok(&s, "1000", "push").await;
     let c = dev.fetch(None).await.remove(0);
     let s = s.restart().await;
@@ -936,7 +839,7 @@ async fn enrollment_codes_are_single_use_and_need_a_phone() {
         .unwrap();
     assert_problem(r, 409, "phone-missing").await;
 
-    let e = new_enrollment(&s, "2000").await;
+    let e = phone::new_enrollment(&s, "2000").await;
     let id = e["id"].as_i64().unwrap();
     assert!(e["link"].as_str().unwrap().contains("/e#"));
     let st: Value = s
@@ -976,7 +879,7 @@ async fn enrollment_codes_are_single_use_and_need_a_phone() {
     let link = EnrollLink::parse(e["uri"].as_str().unwrap()).unwrap();
     let mut tasks = Vec::new();
     for _ in 0..6 {
-        let (c, l) = (s.client(), link.clone());
+        let (c, l) = (phone::client(&s), link.clone());
         tasks.push(tokio::task::spawn_blocking(move || {
             c.enroll(&l, "Phone", Platform::Android, None)
         }));
@@ -990,7 +893,7 @@ async fn enrollment_codes_are_single_use_and_need_a_phone() {
         }
     }
     assert_eq!(ok, 1);
-    let e2 = enroll_link(&s, &link).await.unwrap_err();
+    let e2 = phone::redeem(&s, &link, DEVICE).await.unwrap_err();
     assert_eq!(problem_type(e2), ProblemType::EnrollTokenInvalid);
     let st: Value = s
         .rp(Method::GET, &format!("/api/v1/enrollments/{id}"))
@@ -1010,11 +913,11 @@ async fn enrollment_codes_are_single_use_and_need_a_phone() {
     assert_eq!(r.status(), 404);
 
     // An expired code.
-    let e = new_enrollment(&s, "2000").await;
+    let e = phone::new_enrollment(&s, "2000").await;
     s.clock.advance(601);
     let link = EnrollLink::parse(e["uri"].as_str().unwrap()).unwrap();
     assert_eq!(
-        problem_type(enroll_link(&s, &link).await.unwrap_err()),
+        problem_type(phone::redeem(&s, &link, DEVICE).await.unwrap_err()),
         ProblemType::EnrollTokenInvalid
     );
     let st: Value = s
@@ -1035,19 +938,20 @@ fn sms_enrollment(c: &mut Config) {
 #[tokio::test]
 async fn enrollment_with_sms_confirmation() {
     let s = Server::start(sms_enrollment).await;
-    let e = new_enrollment(&s, "2000").await;
+    let e = phone::new_enrollment(&s, "2000").await;
     let link = EnrollLink::parse(e["uri"].as_str().unwrap()).unwrap();
-    let EnrollOutcome::SmsRequired(pending) = enroll_link(&s, &link).await.unwrap() else {
+    let EnrollOutcome::SmsRequired(pending) = phone::redeem(&s, &link, DEVICE).await.unwrap()
+    else {
         panic!("expected sms_required")
     };
     // The token is bound to this device now.
     assert_eq!(
-        problem_type(enroll_link(&s, &link).await.unwrap_err()),
+        problem_type(phone::redeem(&s, &link, DEVICE).await.unwrap_err()),
         ProblemType::EnrollTokenInvalid
     );
     let code = s.outbox_code();
     let wrong = format!("{}{}", (code.as_bytes()[0] - b'0' + 1) % 10, &code[1..]);
-    let client = s.client();
+    let client = phone::client(&s);
     let pending = Arc::new(pending);
     let confirm = |code: String| {
         let (c, p) = (client.clone(), Arc::clone(&pending));
@@ -1070,9 +974,10 @@ async fn enrollment_with_sms_confirmation() {
         .unwrap();
     assert_eq!(st["status"], "completed");
     // Three wrong codes end an enrollment.
-    let e = new_enrollment(&s, "1000").await;
+    let e = phone::new_enrollment(&s, "1000").await;
     let link = EnrollLink::parse(e["uri"].as_str().unwrap()).unwrap();
-    let EnrollOutcome::SmsRequired(pending) = enroll_link(&s, &link).await.unwrap() else {
+    let EnrollOutcome::SmsRequired(pending) = phone::redeem(&s, &link, DEVICE).await.unwrap()
+    else {
         panic!()
     };
     let code = s.outbox_code();
@@ -1111,8 +1016,8 @@ async fn enrollment_with_sms_confirmation() {
 #[tokio::test]
 async fn devices_are_removed_by_the_portal_or_themselves() {
     let s = Server::start(no_edit).await;
-    let a = enroll(&s, "1000").await;
-    let b = enroll(&s, "1000").await;
+    let a = Phone::enroll(&s, "1000").await;
+    let b = Phone::enroll(&s, "1000").await;
     let (d, k, acc) = (a.client.clone(), a.key(), a.account.clone());
     tokio::task::spawn_blocking(move || d.unenroll(&acc, &k))
         .await

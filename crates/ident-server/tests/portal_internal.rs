@@ -11,13 +11,10 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use common::TestApp;
+use common::phone::Phone;
 use common::portal::{Browser, Page, T0, between, spawn_portal, unescape, user};
-use ident_core::enroll_link::EnrollLink;
-use ident_core::ports::Clock;
-use ident_core::protocol::{Client, EnrollOutcome, Platform};
+use ident_core::protocol::Platform;
 use ident_server::domain::Role;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -116,26 +113,6 @@ async fn api_user(app: &TestApp, login: &str) -> Value {
 async fn api_put(app: &TestApp, path: &str, body: Value) {
     let r = app.rp(Method::PUT, path).json(&body).send().await.unwrap();
     assert!(r.status().is_success(), "{path}: {}", r.status());
-}
-
-/// Enrolls a phone called `name` for `login` with the app's own client.
-async fn enroll_device(app: &TestApp, login: &str, name: &str) {
-    let r = app
-        .rp(Method::POST, &format!("/api/v1/users/{login}/enrollments"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let e: Value = r.json().await.unwrap();
-    let link = EnrollLink::parse(e["uri"].as_str().unwrap()).unwrap();
-    let client = Client::new(common::transport(), app.clock.clone() as Arc<dyn Clock>);
-    let name = name.to_owned();
-    let outcome =
-        tokio::task::spawn_blocking(move || client.enroll(&link, &name, Platform::Android, None))
-            .await
-            .unwrap()
-            .unwrap();
-    assert!(matches!(outcome, EnrollOutcome::Enrolled(_)));
 }
 
 // ---------------------------------------------------------------------------
@@ -336,7 +313,7 @@ async fn trusted_browsers_are_revoked_one_and_all() {
 async fn a_device_is_removed_after_confirmation_and_only_with_the_token() {
     let app = portal().await;
     let b = sms_login(&app, "max@example.de").await;
-    enroll_device(&app, "max@example.de", "Max' Pixel").await;
+    Phone::enroll_as(&app, "max@example.de", ("Max' Pixel", Platform::Android)).await;
     let page = b.get("/portal/security").await;
     assert_eq!(page.count("data-testid=\"device-row\""), 1, "{}", page.body);
     assert!(page.body.contains("Max&#x27; Pixel"));
@@ -398,7 +375,7 @@ async fn a_device_is_removed_after_confirmation_and_only_with_the_token() {
 #[tokio::test]
 async fn another_users_device_cannot_be_removed() {
     let app = portal().await;
-    enroll_device(&app, "lena@example.de", "Lenas Handy").await;
+    Phone::enroll_as(&app, "lena@example.de", ("Lenas Handy", Platform::Android)).await;
     let lena_device =
         api_get(&app, "/api/v1/users/lena@example.de/devices").await["devices"][0]["id"]
             .as_str()
@@ -506,7 +483,7 @@ async fn who_may_open_customers_and_sms_costs() {
 #[tokio::test]
 async fn the_customer_list_filters_and_searches() {
     let app = portal().await;
-    enroll_device(&app, "paul@example.de", "Pauls iPhone").await;
+    Phone::enroll_as(&app, "paul@example.de", ("Pauls iPhone", Platform::Android)).await;
     let b = sms_login(&app, "1000").await;
 
     let all = b.get("/portal/customers").await;

@@ -9,16 +9,10 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use common::TestApp;
+use common::phone::{Device, Phone};
 use common::portal::{Browser, PASSWORD, Page, between, outbox_code, spawn_portal, unescape, user};
-use ident_core::account::PushAccount;
-use ident_core::device_key::DeviceKey;
-use ident_core::enroll_link::EnrollLink;
-use ident_core::ports::{Clock, FixedVerifier, UserVerified, VerificationPrompt, verify_user};
-use ident_core::protocol::{AnswerOutcome, Client, Decision, EnrollOutcome, MatchNumber, Platform};
-use ident_core::secret::SecretBytes;
+use ident_core::protocol::{AnswerOutcome, Platform};
 use ident_server::domain::Role;
 use reqwest::{Method, header};
 use serde_json::{Value, json};
@@ -67,93 +61,8 @@ async fn portal() -> TestApp {
     .await
 }
 
-/// An enrolled "phone": the app's client, account and key.
-#[derive(Clone)]
-struct Phone {
-    client: Client,
-    account: PushAccount,
-    pkcs8: SecretBytes,
-}
-
-impl Phone {
-    /// Enrolls with an `ident://` or `https://…/e#…` link.
-    async fn enroll(app: &TestApp, link: &str) -> Phone {
-        let link = EnrollLink::parse(link).unwrap();
-        let client = Client::new(common::transport(), app.clock.clone() as Arc<dyn Clock>);
-        let c = client.clone();
-        let outcome =
-            tokio::task::spawn_blocking(move || c.enroll(&link, "Max' Handy", Platform::Ios, None))
-                .await
-                .unwrap()
-                .unwrap();
-        let EnrollOutcome::Enrolled(done) = outcome else {
-            panic!("expected a direct enrollment")
-        };
-        Phone {
-            client,
-            account: done.account,
-            pkcs8: done.device_key,
-        }
-    }
-
-    /// Approves the one pending login with `number`.
-    async fn approve(&self, number: &str) -> AnswerOutcome {
-        let p = self.clone();
-        let number = number.to_owned();
-        tokio::task::spawn_blocking(move || {
-            let key = DeviceKey::from_pkcs8(&p.pkcs8).unwrap();
-            let list = p
-                .client
-                .pending_challenges(&p.account, &key, Some(5))
-                .unwrap();
-            assert_eq!(list.len(), 1);
-            let challenge = list.into_iter().next().unwrap().unwrap();
-            let verified: UserVerified = verify_user(
-                &FixedVerifier::approving(),
-                &VerificationPrompt {
-                    reason: "Anmeldung bestätigen".into(),
-                },
-            )
-            .unwrap();
-            let decision = Decision::Approve {
-                number: Some(MatchNumber::parse(&number).unwrap()),
-            };
-            p.client
-                .answer(&p.account, &key, &challenge, &decision, &verified)
-                .unwrap()
-        })
-        .await
-        .unwrap()
-    }
-}
-
-impl Phone {
-    /// How many login requests the phone lists right now.
-    async fn pending(&self) -> usize {
-        let p = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let key = DeviceKey::from_pkcs8(&p.pkcs8).unwrap();
-            p.client
-                .pending_challenges(&p.account, &key, None)
-                .unwrap()
-                .len()
-        })
-        .await
-        .unwrap()
-    }
-}
-
-/// Enrolls a phone for `login` through the API's administrative context.
-async fn enroll_by_api(app: &TestApp, login: &str) -> Phone {
-    let r = app
-        .rp(Method::POST, &format!("/api/v1/users/{login}/enrollments"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let e: Value = r.json().await.unwrap();
-    Phone::enroll(app, e["uri"].as_str().unwrap()).await
-}
+/// Max' phone.
+const PHONE: Device = ("Max' Handy", Platform::Ios);
 
 /// Logs `login` (who has a phone but no device) in with an SMS code.
 async fn sms_login(app: &TestApp, b: &Browser, login: &str) -> Page {
@@ -174,7 +83,7 @@ async fn sms_login(app: &TestApp, b: &Browser, login: &str) -> Page {
 #[tokio::test]
 async fn push_login_with_number_matching() {
     let app = portal().await;
-    let phone = enroll_by_api(&app, "max@example.de").await;
+    let phone = Phone::enroll_as(&app, "max@example.de", PHONE).await;
     let b = Browser::new(&app);
 
     let login_page = b.get("/portal/login").await;
@@ -241,7 +150,7 @@ async fn push_login_with_number_matching() {
         tokio::spawn(async move { http.get(url).send().await.unwrap() })
     };
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    assert_eq!(phone.approve(&number).await, AnswerOutcome::Approved);
+    assert_eq!(phone.approve_only(&number).await, AnswerOutcome::Approved);
     let r = poll.await.unwrap();
     assert_eq!(r.status(), 200);
     let third = r
@@ -557,7 +466,7 @@ async fn setup_shows_the_qr_code_and_confirms_the_app() {
     assert_eq!(other.get(&status_url).await.status, 404);
 
     // the app opens the same-device link and enrolls
-    let _phone = Phone::enroll(&app, &link).await;
+    let _phone = Phone::enroll_link(&app, &link, PHONE).await;
     let s: Value = serde_json::from_str(&b.get(&status_url).await.body).unwrap();
     assert_eq!(s["status"], "completed");
     let page = b.get("/portal/setup").await;
@@ -617,7 +526,7 @@ async fn english_on_request_and_unknown_pages() {
 #[tokio::test]
 async fn a_denied_push_is_said_plainly_and_sms_is_the_way_on() {
     let app = portal().await;
-    let phone = enroll_by_api(&app, "max@example.de").await;
+    let phone = Phone::enroll_as(&app, "max@example.de", PHONE).await;
     let b = Browser::new(&app);
     let wait = b.follow(b.password("max@example.de", PASSWORD).await).await;
     assert!(wait.body.contains("data-state=\"pending\""));
@@ -629,7 +538,7 @@ async fn a_denied_push_is_said_plainly_and_sms_is_the_way_on() {
     )
     .unwrap();
     let wrong = if number == "11" { "22" } else { "11" };
-    assert_eq!(phone.approve(wrong).await, AnswerOutcome::Denied);
+    assert_eq!(phone.approve_only(wrong).await, AnswerOutcome::Denied);
     let status: Value =
         serde_json::from_str(&b.get("/portal/login/push/status").await.body).unwrap();
     assert_eq!(status["status"], "denied");
@@ -669,7 +578,7 @@ async fn a_denied_push_is_said_plainly_and_sms_is_the_way_on() {
 #[tokio::test]
 async fn cancel_and_switching_to_sms_withdraw_the_push_login() {
     let app = portal().await;
-    let phone = enroll_by_api(&app, "max@example.de").await;
+    let phone = Phone::enroll_as(&app, "max@example.de", PHONE).await;
     let b = Browser::new(&app);
     // More cancelled logins than the open-login limit (3): each one is
     // withdrawn, so the phone lists nothing and the next login still works.
@@ -683,21 +592,21 @@ async fn cancel_and_switching_to_sms_withdraw_the_push_login() {
         );
         let wait = b.follow(r).await;
         assert!(wait.body.contains("data-state=\"pending\""));
-        assert_eq!(phone.pending().await, 1, "round {round}");
+        assert_eq!(phone.fetch(None).await.len(), 1, "round {round}");
         let r = b
             .post("/portal/login/cancel", &[("csrf", &wait.csrf())])
             .await;
         assert_eq!(r.location(), "/portal/login");
-        assert_eq!(phone.pending().await, 0, "round {round}: withdrawn");
+        assert_eq!(phone.fetch(None).await.len(), 0, "round {round}: withdrawn");
     }
     // Switching to SMS withdraws the push request too.
     let wait = b.follow(b.password("max@example.de", PASSWORD).await).await;
-    assert_eq!(phone.pending().await, 1);
+    assert_eq!(phone.fetch(None).await.len(), 1);
     let r = b
         .post("/portal/login/sms/send", &[("csrf", &wait.csrf())])
         .await;
     assert_eq!(r.location(), "/portal/login/sms");
-    assert_eq!(phone.pending().await, 0);
+    assert_eq!(phone.fetch(None).await.len(), 0);
     let form = b.follow(r).await;
     let r = b
         .post(

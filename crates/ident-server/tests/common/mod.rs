@@ -1,5 +1,6 @@
 //! Shared test harness: a real server on 127.0.0.1 port 0 with a fresh
-//! database, a manual clock, an API key and a reqwest client.
+//! database, a manual clock, an API key and a reqwest client. An enrolled
+//! phone is in [`phone`], the portal as a browser sees it in [`portal`].
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
@@ -11,6 +12,7 @@ use ident_server::startup::Application;
 use ident_server::state::AppState;
 use ident_server::store::SqliteStore;
 
+pub mod phone;
 pub mod portal;
 
 /// A running test server.
@@ -81,6 +83,21 @@ impl TestApp {
             .request(method, format!("{}{path}", self.base))
             .bearer_auth(&self.api_key)
     }
+}
+
+/// The JSON body of `r`, which must have answered `status` (else the test
+/// fails with the body).
+pub async fn json(r: reqwest::Response, status: u16) -> serde_json::Value {
+    let got = r.status();
+    let body = r.text().await.unwrap();
+    assert_eq!(got, status, "{body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+/// Sends `request` and returns its JSON body, which must have come with
+/// `status`.
+pub async fn send_json(request: reqwest::RequestBuilder, status: u16) -> serde_json::Value {
+    json(request.send().await.unwrap(), status).await
 }
 
 /// One blocking transport for the whole test binary (reqwest's blocking
