@@ -13,17 +13,9 @@ mod common;
 use std::sync::Arc;
 
 use common::TestApp;
-use ident_core::account::PushAccount;
-use ident_core::device_key::DeviceKey;
-use ident_core::enroll_link::EnrollLink;
-use ident_core::ports::{
-    Clock, FixedVerifier, ManualClock, UserVerified, VerificationPrompt, verify_user,
-};
-use ident_core::protocol::{
-    AnswerOutcome, Client, Decision, EnrollOutcome, MatchNumber, Platform, ProblemType,
-    ProtocolError, VerifiedChallenge,
-};
-use ident_core::secret::SecretBytes;
+use common::phone::{self, Phone};
+use ident_core::ports::{Clock, ManualClock};
+use ident_core::protocol::{AnswerOutcome, Client, ProblemType};
 use ident_server::admin::{self, UserSpec};
 use ident_server::domain::{LoginName, Role};
 use ident_server::services::retention;
@@ -53,87 +45,6 @@ async fn server() -> TestApp {
     )
     .unwrap();
     app
-}
-
-/// An enrolled device: the app's client, account and key.
-#[derive(Clone)]
-struct Dev {
-    client: Client,
-    account: PushAccount,
-    pkcs8: SecretBytes,
-}
-
-impl Dev {
-    async fn enroll(app: &TestApp) -> Dev {
-        let r = app
-            .rp(Method::POST, "/api/v1/users/1000/enrollments")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201);
-        let e: Value = r.json().await.unwrap();
-        let link = EnrollLink::parse(e["uri"].as_str().unwrap()).unwrap();
-        let client = Client::new(common::transport(), app.clock.clone() as Arc<dyn Clock>);
-        let c = client.clone();
-        let outcome =
-            tokio::task::spawn_blocking(move || c.enroll(&link, "Laptop", Platform::Linux, None))
-                .await
-                .unwrap()
-                .unwrap();
-        let EnrollOutcome::Enrolled(done) = outcome else {
-            panic!("expected a direct enrollment")
-        };
-        Dev {
-            client,
-            account: done.account,
-            pkcs8: done.device_key,
-        }
-    }
-
-    async fn fetch(&self) -> Vec<VerifiedChallenge> {
-        let d = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let key = DeviceKey::from_pkcs8(&d.pkcs8).unwrap();
-            d.client
-                .pending_challenges(&d.account, &key, None)
-                .unwrap()
-                .into_iter()
-                .map(Result::unwrap)
-                .collect()
-        })
-        .await
-        .unwrap()
-    }
-
-    async fn approve(
-        &self,
-        c: &VerifiedChallenge,
-        number: &str,
-    ) -> Result<AnswerOutcome, ProtocolError> {
-        let (d, c) = (self.clone(), c.clone());
-        let number = MatchNumber::parse(number).unwrap();
-        tokio::task::spawn_blocking(move || {
-            let key = DeviceKey::from_pkcs8(&d.pkcs8).unwrap();
-            let verified: UserVerified = verify_user(
-                &FixedVerifier::approving(),
-                &VerificationPrompt {
-                    reason: "Anmeldung bestätigen".into(),
-                },
-            )
-            .unwrap();
-            d.client.answer(
-                &d.account,
-                &key,
-                &c,
-                &Decision::Approve {
-                    number: Some(number),
-                },
-                &verified,
-            )
-        })
-        .await
-        .unwrap()
-    }
 }
 
 /// Starts a login: the response's JSON.
@@ -169,7 +80,7 @@ fn field(v: &Value, name: &str) -> String {
 #[tokio::test]
 async fn purged_logins_are_gone_and_late_answers_refused_while_new_ones_work() {
     let app = server().await;
-    let dev = Dev::enroll(&app).await;
+    let dev = Phone::enroll(&app, "1000").await;
     let broker = app
         .state
         .store
@@ -180,13 +91,13 @@ async fn purged_logins_are_gone_and_late_answers_refused_while_new_ones_work() {
     // An approved login, one the phone showed but nobody answered, and an
     // SMS login (charged to the broker's ledger).
     let approved = start(&app, "push").await;
-    let shown = dev.fetch().await;
+    let shown = dev.fetch(None).await;
     assert_eq!(shown.len(), 1);
-    dev.approve(&shown[0], &field(&approved, "number"))
+    dev.answer(&shown[0], phone::approve(&field(&approved, "number")))
         .await
         .unwrap();
     let ignored = start(&app, "push").await;
-    let late = dev.fetch().await;
+    let late = dev.fetch(None).await;
     assert_eq!(late.len(), 1);
     let sms = start(&app, "sms").await;
     let ledger = app
@@ -225,15 +136,13 @@ async fn purged_logins_are_gone_and_late_answers_refused_while_new_ones_work() {
     // itself no longer signs an answer to an expired challenge, so the
     // answer is one signed while the challenge was open and delivered now:
     // refused cleanly, nothing decided, no denial.
-    let stale = Dev {
-        client: Client::new(
-            common::transport(),
-            Arc::new(ManualClock::at(T0 + 60)) as Arc<dyn Clock>,
-        ),
-        ..dev.clone()
-    };
+    let mut stale = dev.clone();
+    stale.client = Client::new(
+        common::transport(),
+        Arc::new(ManualClock::at(T0 + 60)) as Arc<dyn Clock>,
+    );
     let e = stale
-        .approve(&late[0], &field(&ignored, "number"))
+        .answer(&late[0], phone::approve(&field(&ignored, "number")))
         .await
         .unwrap_err();
     assert_eq!(
@@ -247,10 +156,10 @@ async fn purged_logins_are_gone_and_late_answers_refused_while_new_ones_work() {
         status_of(&app, &field(&fresh, "txn")).await["status"],
         "pending"
     );
-    let shown = dev.fetch().await;
+    let shown = dev.fetch(None).await;
     assert_eq!(shown.len(), 1);
     assert_eq!(
-        dev.approve(&shown[0], &field(&fresh, "number"))
+        dev.answer(&shown[0], phone::approve(&field(&fresh, "number")))
             .await
             .unwrap(),
         AnswerOutcome::Approved
@@ -277,6 +186,11 @@ async fn purged_logins_are_gone_and_late_answers_refused_while_new_ones_work() {
     assert_eq!(purged[0].actor, "system");
     assert_eq!(purged[0].detail["logins"], 3);
     assert_eq!(purged[0].detail["challenges"], 2);
+    assert!(
+        !log.iter()
+            .any(|e| e.action == "challenge.answered" && e.detail["txn"] == ignored["txn"]),
+        "the late answer decided nothing"
+    );
     // The audit log itself is kept (no audit retention by default).
     assert!(
         log.iter().any(|e| e.action == "auth.started" && e.at == T0),
