@@ -76,6 +76,56 @@ pub struct Config {
     pub push: crate::push::PushConfig,
     /// The reference portal under `/portal/` (off unless enabled).
     pub portal: PortalConfig,
+    /// How long finished logins and the audit log are kept.
+    pub retention: RetentionConfig,
+}
+
+/// The `[retention]` section: how long records the service no longer needs
+/// are kept before the hourly purge deletes them (`services::retention`).
+/// The SMS ledger is never purged: it is the accounting record (kept ten
+/// years under German law).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// Days a finished login (its transaction, challenges and SMS code) is
+    /// kept after its expiry and decision; also used and expired enrollments
+    /// and expired or revoked trusted browsers. 0 keeps them for ever.
+    /// `IDENT_RETENTION_LOGIN_DAYS` overrides it.
+    pub login_days: u32,
+    /// Days the audit log is kept; 0 (the default) keeps it for ever — it is
+    /// the evidence of who did what, and the recent sign-ins the portal
+    /// shows. `IDENT_RETENTION_AUDIT_DAYS` overrides it.
+    pub audit_days: u32,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            login_days: 90,
+            audit_days: 0,
+        }
+    }
+}
+
+/// Longest retention accepted (about 30 years): a bigger number is a typo.
+pub const MAX_RETENTION_DAYS: u32 = 10_950;
+
+impl RetentionConfig {
+    /// Checks the ranges.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        for (name, days) in [
+            ("retention.login_days", self.login_days),
+            ("retention.audit_days", self.audit_days),
+        ] {
+            if days > MAX_RETENTION_DAYS {
+                return Err(ConfigError::Invalid {
+                    name,
+                    message: format!("must be 0 (keep for ever) to {MAX_RETENTION_DAYS} days"),
+                });
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The `[portal]` section: the reference portal served under `/portal/`, a
@@ -242,6 +292,7 @@ impl Default for Config {
             issuer: "Ident".into(),
             push: crate::push::PushConfig::default(),
             portal: PortalConfig::default(),
+            retention: RetentionConfig::default(),
         }
     }
 }
@@ -281,6 +332,10 @@ impl Config {
         if p.max_wait_secs > 300 {
             return Err(invalid("policy.max_wait_secs", "must be at most 300"));
         }
+        if !(1..=86_400).contains(&p.denial_window_secs) {
+            return Err(invalid("policy.denial_window_secs", "must be 1 to 86400"));
+        }
+        self.retention.validate()?;
         self.validate_sms()?;
         self.portal.validate()?;
         ServerUrl::parse(&self.public_url).map_err(|e| ConfigError::Invalid {
@@ -464,5 +519,51 @@ mod tests {
         );
         assert!(f(|c| c.policy.sms_per_user_per_hour = 0).is_err());
         assert!(f(|c| c.policy.sms_net_cents = -1).is_err());
+    }
+
+    #[test]
+    fn retention_settings() {
+        let c = Config::default();
+        assert_eq!((c.retention.login_days, c.retention.audit_days), (90, 0));
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("ident.toml");
+        std::fs::write(&f, "[retention]\nlogin_days = 30\naudit_days = 3650\n").unwrap();
+        let c = Config::from_file(&f).unwrap();
+        assert_eq!((c.retention.login_days, c.retention.audit_days), (30, 3650));
+        assert!(c.validate().is_ok());
+        std::fs::write(&f, "[retention]\nlogin_days = -1\n").unwrap();
+        assert!(matches!(
+            Config::from_file(&f),
+            Err(ConfigError::Parse { .. })
+        ));
+        std::fs::write(&f, "[retention]\nsms_ledger_days = 1\n").unwrap();
+        assert!(matches!(
+            Config::from_file(&f),
+            Err(ConfigError::Parse { .. })
+        ));
+        let with = |edit: fn(&mut Config)| {
+            let mut c = Config::default();
+            edit(&mut c);
+            c.validate()
+        };
+        assert!(with(|c| c.retention.login_days = 0).is_ok());
+        assert!(with(|c| c.retention.audit_days = MAX_RETENTION_DAYS).is_ok());
+        assert!(matches!(
+            with(|c| c.retention.login_days = MAX_RETENTION_DAYS + 1),
+            Err(ConfigError::Invalid {
+                name: "retention.login_days",
+                ..
+            })
+        ));
+        assert!(matches!(
+            with(|c| c.retention.audit_days = u32::MAX),
+            Err(ConfigError::Invalid {
+                name: "retention.audit_days",
+                ..
+            })
+        ));
+        // The denial purge keeps the counting window: it must be sane.
+        assert!(with(|c| c.policy.denial_window_secs = 0).is_err());
+        assert!(with(|c| c.policy.denial_window_secs = -600).is_err());
     }
 }

@@ -14,6 +14,7 @@ use ident_core::ports::{Clock, SystemClock};
 use ident_server::admin::{self, UserSpec};
 use ident_server::config::Config;
 use ident_server::domain::Role;
+use ident_server::services::retention as retention_service;
 use ident_server::startup::Application;
 use ident_server::store::SqliteStore;
 use ident_server::telemetry::{self, LogFormat};
@@ -89,6 +90,30 @@ struct ServeArgs {
     /// Log format.
     #[arg(long, env = "IDENT_LOG_FORMAT", value_enum)]
     log_format: Option<LogFormat>,
+    #[command(flatten)]
+    retention: RetentionArgs,
+}
+
+/// Overrides of the `[retention]` settings.
+#[derive(clap::Args)]
+struct RetentionArgs {
+    /// Days finished logins are kept (0: for ever).
+    #[arg(long, env = "IDENT_RETENTION_LOGIN_DAYS")]
+    retention_login_days: Option<u32>,
+    /// Days the audit log is kept (0: for ever).
+    #[arg(long, env = "IDENT_RETENTION_AUDIT_DAYS")]
+    retention_audit_days: Option<u32>,
+}
+
+impl RetentionArgs {
+    fn apply(&self, config: &mut Config) {
+        if let Some(v) = self.retention_login_days {
+            config.retention.login_days = v;
+        }
+        if let Some(v) = self.retention_audit_days {
+            config.retention.audit_days = v;
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -122,6 +147,16 @@ enum AdminAction {
         /// Read the password from standard input (otherwise IDENT_PASSWORD).
         #[arg(long)]
         password_stdin: bool,
+    },
+    /// Delete finished logins, old denials and attempts (and audit entries,
+    /// if a retention is set) now, as the server does every hour; prints the
+    /// counts. The SMS ledger is never purged.
+    Purge {
+        /// The TOML configuration file with the `[retention]` settings.
+        #[arg(long, env = "IDENT_CONFIG")]
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        retention: RetentionArgs,
     },
 }
 
@@ -302,6 +337,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     if let Some(v) = args.log_format {
         config.log_format = v;
     }
+    args.retention.apply(&mut config);
     if let Ok(key) = std::env::var("IDENT_PORTAL_API_KEY") {
         config.portal.api_key = Some(ident_server::sms_gateway::BearerToken::new(key));
     }
@@ -374,6 +410,26 @@ fn admin_cmd(db: &std::path::Path, action: AdminAction) -> Result<(), String> {
             };
             let id = admin::create_user(&store, &spec, now).map_err(|e| e.to_string())?;
             eprintln!("User {} created (id {}).", spec.login, id.0);
+            Ok(())
+        }
+        AdminAction::Purge { config, retention } => {
+            let mut config = match &config {
+                Some(path) => Config::from_file(path).map_err(|e| e.to_string())?,
+                None => Config::default(),
+            };
+            retention.apply(&mut config);
+            config.retention.validate().map_err(|e| e.to_string())?;
+            // A short pause between batches leaves a running server the database.
+            let counts =
+                retention_service::run_once(&store, &config, now, "admin-cli", &mut || {
+                    std::thread::sleep(std::time::Duration::from_millis(2));
+                    true
+                })
+                .map_err(|e| e.to_string())?;
+            #[allow(clippy::print_stdout)]
+            {
+                println!("{}", retention_service::describe(&counts));
+            }
             Ok(())
         }
     }

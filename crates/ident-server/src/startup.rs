@@ -154,16 +154,20 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartupError> {
+        // The hourly purge of old records; stopped after the last request.
+        let retention = crate::services::retention::spawn(self.state.clone());
         let mut app = routes::router(self.state);
         if let Some(portal) = self.portal {
             app = app.merge(crate::portal::router(portal));
         }
         // The peer address reaches handlers (the portal shows it on the device).
         let app = app.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, app)
+        let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await
-            .map_err(StartupError::Serve)
+            .map_err(StartupError::Serve);
+        retention.stop().await;
+        served
     }
 
     /// Serves until Ctrl-C or SIGTERM.

@@ -8,5 +8,6 @@ pub mod auth;
 pub mod authz;
 pub mod enroll;
 pub mod ledger;
+pub mod retention;
 pub mod sms;
 pub mod trust;

@@ -14,6 +14,7 @@ pub mod audit;
 pub mod auth;
 pub mod devices;
 pub mod keys;
+pub mod retention;
 pub mod schema;
 pub mod sms;
 pub mod sqlite;
@@ -24,6 +25,7 @@ pub use audit::{AuditEntry, AuditStore, NewAuditEntry};
 pub use auth::AuthStore;
 pub use devices::DeviceStore;
 pub use keys::{ApiKeyRecord, KeyStore};
+pub use retention::RetentionStore;
 pub use sms::SmsStore;
 pub use sqlite::SqliteStore;
 pub use trust::{TrustStore, TrustedBrowser};
@@ -86,6 +88,7 @@ pub trait Store:
     + AuthStore
     + SmsStore
     + TrustStore
+    + RetentionStore
     + Send
     + Sync
     + 'static
@@ -101,6 +104,7 @@ impl<T> Store for T where
         + AuthStore
         + SmsStore
         + TrustStore
+        + RetentionStore
         + Send
         + Sync
         + 'static

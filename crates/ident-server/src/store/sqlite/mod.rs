@@ -27,6 +27,7 @@ mod audit;
 mod auth;
 mod devices;
 mod keys;
+mod retention;
 mod sms;
 mod trust;
 mod users;
