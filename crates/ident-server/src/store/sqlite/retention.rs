@@ -8,7 +8,7 @@
 //! A login's challenges and SMS code are deleted explicitly before it (so
 //! they are counted; the `ON DELETE CASCADE` then finds nothing left).
 
-use rusqlite::{Transaction, params};
+use rusqlite::{Connection, params};
 
 use super::SqliteStore;
 use crate::store::StoreError;
@@ -51,7 +51,7 @@ fn walk_sql(table: PurgeTable) -> &'static str {
 /// Deletes one due row (by rowid; for a login, its children first) and
 /// counts it.
 fn delete_row(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     table: PurgeTable,
     rowid: i64,
     id: &str,
