@@ -15,8 +15,9 @@ use std::time::Duration;
 
 use common::TestApp;
 use common::phone::{Phone, approve};
+
 use ident_core::protocol::{AnswerOutcome, ProblemType, ProtocolError};
-use ident_server::admin::{self, UserSpec};
+use ident_server::admin;
 use ident_server::domain::{LoginName, Role};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -26,20 +27,15 @@ const T0: i64 = 1_800_000_000;
 /// A server with broker 1000 (mobile number on file).
 async fn server() -> TestApp {
     let app = common::spawn_app().await;
-    admin::create_user(
-        app.state.store.as_ref(),
-        &UserSpec {
-            login: "1000".into(),
-            name: Some("Maklerbüro Schmidt".into()),
-            role: Role::Broker,
-            broker: None,
-            phone: Some("0151 11111111".into()),
-            email: None,
-            password: zeroize::Zeroizing::new("demo-passwort".into()),
-        },
-        T0,
-    )
-    .unwrap();
+    let broker = common::portal::user(
+        "1000",
+        "Maklerbüro Schmidt",
+        Role::Broker,
+        None,
+        Some("0151 11111111"),
+        None,
+    );
+    admin::create_user(app.state.store.as_ref(), &broker, T0).unwrap();
     app
 }
 

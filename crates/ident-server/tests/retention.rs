@@ -14,9 +14,10 @@ use std::sync::Arc;
 
 use common::TestApp;
 use common::phone::{self, Phone};
+use common::portal::user;
 use ident_core::ports::{Clock, ManualClock};
 use ident_core::protocol::{AnswerOutcome, Client, ProblemType};
-use ident_server::admin::{self, UserSpec};
+use ident_server::admin;
 use ident_server::domain::{LoginName, Role};
 use ident_server::services::retention;
 use ident_server::store::{AuditStore, UserStore};
@@ -30,20 +31,15 @@ const DAY: i64 = 86_400;
 /// retention.
 async fn server() -> TestApp {
     let app = common::spawn_app_with(|c| c.retention.login_days = 30).await;
-    admin::create_user(
-        app.state.store.as_ref(),
-        &UserSpec {
-            login: "1000".into(),
-            name: Some("Maklerbüro Schmidt".into()),
-            role: Role::Broker,
-            broker: None,
-            phone: Some("0151 11111111".into()),
-            email: None,
-            password: zeroize::Zeroizing::new("demo-passwort".into()),
-        },
-        T0,
-    )
-    .unwrap();
+    let broker = user(
+        "1000",
+        "Maklerbüro Schmidt",
+        Role::Broker,
+        None,
+        Some("0151 11111111"),
+        None,
+    );
+    admin::create_user(app.state.store.as_ref(), &broker, T0).unwrap();
     app
 }
 
