@@ -558,8 +558,7 @@ impl DeviceStore for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{LoginName, Role};
-    use crate::store::{AuditStore, NewUser, UserStore};
+    use crate::store::AuditStore;
 
     impl SqliteStore {
         fn enrollment_of_device(&self, device: &str) -> i64 {
@@ -575,21 +574,7 @@ mod tests {
     }
 
     fn store_with_device() -> (SqliteStore, String) {
-        let s = SqliteStore::open_in_memory().unwrap();
-        let user = s
-            .create_user(
-                &NewUser {
-                    login: LoginName::parse("1000").unwrap(),
-                    display_name: "B".into(),
-                    password_hash: "x".into(),
-                    role: Role::Broker,
-                    broker_id: None,
-                    email: None,
-                    phone: None,
-                },
-                1,
-            )
-            .unwrap();
+        let (s, user) = super::super::tests::store_with_broker();
         s.create_enrollment(user, 1, 600, &|_| [7; 32], "test")
             .unwrap();
         let device = NewDevice {

@@ -377,8 +377,27 @@ fn run<T>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
+
+    /// An in-memory store with broker 1000 (no phone), created at time 1:
+    /// the start of the store modules' own tests.
+    pub(in crate::store::sqlite) fn store_with_broker() -> (SqliteStore, crate::store::UserId) {
+        use crate::domain::{LoginName, Role};
+        use crate::store::{NewUser, UserStore};
+        let s = SqliteStore::open_in_memory().unwrap();
+        let user = NewUser {
+            login: LoginName::parse("1000").unwrap(),
+            display_name: "B".into(),
+            password_hash: "x".into(),
+            role: Role::Broker,
+            broker_id: None,
+            email: None,
+            phone: None,
+        };
+        let id = s.create_user(&user, 1).unwrap();
+        (s, id)
+    }
     use crate::store::{AuditStore, NewAuditEntry};
 
     fn wal_frames(store: &SqliteStore) -> i64 {

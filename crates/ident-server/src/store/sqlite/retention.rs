@@ -131,11 +131,8 @@ impl RetentionStore for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{LoginName, Role};
     use crate::store::auth::{NewChallenge, NewTxn, TxnStatus};
-    use crate::store::{
-        AuditStore, AuthStore, NewAuditEntry, NewUser, SmsStore, UserId, UserStore,
-    };
+    use crate::store::{AuditStore, AuthStore, NewAuditEntry, SmsStore, UserId};
 
     const DAY: i64 = 86_400;
 
@@ -162,21 +159,7 @@ mod tests {
 
     /// A store with broker 1000 and one active device `dev1`.
     fn store() -> (SqliteStore, UserId) {
-        let s = SqliteStore::open_in_memory().unwrap();
-        let u = s
-            .create_user(
-                &NewUser {
-                    login: LoginName::parse("1000").unwrap(),
-                    display_name: "B".into(),
-                    password_hash: "x".into(),
-                    role: Role::Broker,
-                    broker_id: None,
-                    email: None,
-                    phone: None,
-                },
-                1,
-            )
-            .unwrap();
+        let (s, u) = super::super::tests::store_with_broker();
         exec(
             &s,
             "INSERT INTO api_keys (id, name, key_hash, created_at) VALUES (1, 'p', x'01', 1)",

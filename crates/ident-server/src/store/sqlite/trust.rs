@@ -106,8 +106,7 @@ impl TrustStore for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{LoginName, Role};
-    use crate::store::{AuditStore, NewUser, UserStore};
+    use crate::store::AuditStore;
 
     fn browser(id: &str, user: UserId, created: i64) -> TrustedBrowser {
         TrustedBrowser {
@@ -123,21 +122,7 @@ mod tests {
 
     #[test]
     fn list_revoke_one_and_all() {
-        let s = SqliteStore::open_in_memory().unwrap();
-        let u = s
-            .create_user(
-                &NewUser {
-                    login: LoginName::parse("1000").unwrap(),
-                    display_name: "B".into(),
-                    password_hash: "x".into(),
-                    role: Role::Broker,
-                    broker_id: None,
-                    email: None,
-                    phone: None,
-                },
-                1,
-            )
-            .unwrap();
+        let (s, u) = super::super::tests::store_with_broker();
         s.insert_trusted_browser(&browser("a", u, 10)).unwrap();
         s.insert_trusted_browser(&browser("b", u, 20)).unwrap();
         s.insert_trusted_browser(&browser("c", u, 30)).unwrap();
