@@ -18,7 +18,7 @@ use common::phone::{Phone, approve};
 
 use ident_core::protocol::{AnswerOutcome, ProblemType, ProtocolError};
 use ident_server::admin;
-use ident_server::domain::{LoginName, Role};
+use ident_server::domain::LoginName;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -26,31 +26,12 @@ const T0: i64 = 1_800_000_000;
 
 /// A server with broker 1000 (mobile number on file).
 async fn server() -> TestApp {
-    let app = common::spawn_app().await;
-    let broker = common::portal::user(
-        "1000",
-        "Maklerbüro Schmidt",
-        Role::Broker,
-        None,
-        Some("0151 11111111"),
-        None,
-    );
-    admin::create_user(app.state.store.as_ref(), &broker, T0).unwrap();
-    app
-}
-
-async fn start(app: &TestApp, method: &str) -> reqwest::Response {
-    app.rp(Method::POST, "/api/v1/auth")
-        .json(&json!({"login": "1000", "method": method,
-                      "context": {"ip": "203.0.113.9", "user_agent": "Mozilla/5.0 Firefox/140.0"}}))
-        .send()
-        .await
-        .unwrap()
+    common::spawn_app_with_broker(|_| {}).await
 }
 
 /// Starts a push login: `(txn, number)`.
 async fn start_push(app: &TestApp) -> (String, String) {
-    let r = start(app, "push").await;
+    let r = common::start_auth(app, "push").await;
     let v = common::json(r, 200).await;
     (
         v["txn"].as_str().unwrap().to_owned(),
@@ -162,7 +143,12 @@ async fn withdrawals_free_the_open_login_limit_and_are_no_denials() {
     for _ in 0..3 {
         open.push(start_push(&app).await);
     }
-    assert_problem(start(&app, "push").await, 429, "too-many-challenges").await;
+    assert_problem(
+        common::start_auth(&app, "push").await,
+        429,
+        "too-many-challenges",
+    )
+    .await;
     withdraw_ok(&app, &open[0].0).await;
     let (_, number) = start_push(&app).await;
     assert_eq!(dev.fetch(None).await.len(), 3);
@@ -279,7 +265,7 @@ async fn final_logins_cannot_be_withdrawn_and_a_repeat_is_harmless() {
 #[tokio::test]
 async fn an_sms_login_can_be_withdrawn_and_its_code_no_longer_works() {
     let app = server().await;
-    let r = start(&app, "sms").await;
+    let r = common::start_auth(&app, "sms").await;
     let v = common::json(r, 200).await;
     let txn = v["txn"].as_str().unwrap().to_owned();
     let text = std::fs::read_to_string(app.dir.path().join("sms.jsonl")).unwrap();

@@ -14,15 +14,13 @@ use std::sync::Arc;
 
 use common::TestApp;
 use common::phone::{self, Phone};
-use common::portal::user;
 use ident_core::ports::{Clock, ManualClock};
 use ident_core::protocol::{AnswerOutcome, Client, ProblemType};
-use ident_server::admin;
-use ident_server::domain::{LoginName, Role};
+use ident_server::domain::LoginName;
 use ident_server::services::retention;
 use ident_server::store::{AuditStore, UserStore};
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 const T0: i64 = 1_800_000_000;
 const DAY: i64 = 86_400;
@@ -30,30 +28,12 @@ const DAY: i64 = 86_400;
 /// A server with broker 1000 (mobile number on file) and 30 days of login
 /// retention.
 async fn server() -> TestApp {
-    let app = common::spawn_app_with(|c| c.retention.login_days = 30).await;
-    let broker = user(
-        "1000",
-        "Maklerbüro Schmidt",
-        Role::Broker,
-        None,
-        Some("0151 11111111"),
-        None,
-    );
-    admin::create_user(app.state.store.as_ref(), &broker, T0).unwrap();
-    app
+    common::spawn_app_with_broker(|c| c.retention.login_days = 30).await
 }
 
 /// Starts a login: the response's JSON.
 async fn start(app: &TestApp, method: &str) -> Value {
-    let r = app
-        .rp(Method::POST, "/api/v1/auth")
-        .json(&json!({"login": "1000", "method": method,
-                      "context": {"ip": "203.0.113.9", "user_agent": "Mozilla/5.0 Firefox/140.0"}}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    r.json().await.unwrap()
+    common::json(common::start_auth(app, method).await, 200).await
 }
 
 async fn status(app: &TestApp, txn: &str) -> reqwest::Response {

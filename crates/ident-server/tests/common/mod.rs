@@ -71,6 +71,32 @@ pub async fn spawn_app_with(edit: impl FnOnce(&mut Config)) -> TestApp {
     }
 }
 
+/// A server (settings edited by `edit`) with broker 1000, Maklerbüro
+/// Schmidt, mobile number on file: who the login tests log in as.
+pub async fn spawn_app_with_broker(edit: impl FnOnce(&mut Config)) -> TestApp {
+    let app = spawn_app_with(edit).await;
+    let broker = portal::user(
+        "1000",
+        "Maklerbüro Schmidt",
+        ident_server::domain::Role::Broker,
+        None,
+        Some("0151 11111111"),
+        None,
+    );
+    ident_server::admin::create_user(app.state.store.as_ref(), &broker, 1_800_000_000).unwrap();
+    app
+}
+
+/// `POST /api/v1/auth` for broker 1000 with `method` from a fixed browser.
+pub async fn start_auth(app: &TestApp, method: &str) -> reqwest::Response {
+    app.rp(reqwest::Method::POST, "/api/v1/auth")
+        .json(&serde_json::json!({"login": "1000", "method": method,
+                      "context": {"ip": "203.0.113.9", "user_agent": "Mozilla/5.0 Firefox/140.0"}}))
+        .send()
+        .await
+        .unwrap()
+}
+
 /// Starts a server with the default test configuration.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
