@@ -162,7 +162,9 @@ pub fn add_from_qr_image(st: &AppState, bytes: &[u8]) -> Result<AddResult, IpcEr
 }
 
 /// `confirm_enrollment`: completes an enrollment with the SMS code. A wrong
-/// code keeps the enrollment for another try.
+/// code keeps the enrollment for another try; once the server has ended it
+/// (`smsCodeExpired`: the code expired or its tries are used up) it is
+/// forgotten here too, and only a new enrollment code helps.
 pub fn confirm_enrollment(
     st: &AppState,
     pending_id: &str,
@@ -174,7 +176,16 @@ pub fn confirm_enrollment(
         let pending = enrollments
             .get(pending_id)
             .ok_or_else(|| IpcError::with_detail(IpcErrorKind::NotFound, "pendingEnrollment"))?;
-        let summary = auth::confirm_enrollment(v, &st.client, pending, &code)?;
+        let summary = match auth::confirm_enrollment(v, &st.client, pending, &code) {
+            Ok(summary) => summary,
+            Err(e) => {
+                let e = IpcError::from(e);
+                if e.kind == IpcErrorKind::SmsCodeExpired {
+                    enrollments.remove(pending_id);
+                }
+                return Err(e);
+            }
+        };
         enrollments.remove(pending_id);
         drop(enrollments);
         st.restart_poller(v);

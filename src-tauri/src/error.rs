@@ -51,8 +51,12 @@ pub enum IpcErrorKind {
     ChallengeGone,
     /// The number from the login page is missing or not 2 to 6 digits.
     WrongNumberFormat,
-    /// The SMS code was wrong or expired.
+    /// The SMS code was wrong; `attemptsLeft` says how many codes may still
+    /// be tried, when the server said so.
     SmsCodeWrong,
+    /// The SMS code expired or was entered wrongly too often: the enrollment
+    /// is over and must start again with a new code from the portal.
+    SmsCodeExpired,
     /// The user cancelled or was not verified, or the vault is locked.
     Cancelled,
     /// Anything that should not happen.
@@ -65,7 +69,8 @@ pub enum IpcErrorKind {
 pub struct IpcError {
     /// What went wrong.
     pub kind: IpcErrorKind,
-    /// With `wrongPin`: wrong PINs left before the vault is erased.
+    /// With `wrongPin`: wrong PINs left before the vault is erased; with
+    /// `smsCodeWrong`: SMS codes that may still be tried.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attempts_left: Option<u32>,
     /// With `backOff`: seconds to wait.
@@ -248,10 +253,11 @@ fn from_protocol(e: &ProtocolError) -> Option<IpcError> {
             Some(ProblemType::AnswerReplayed | ProblemType::ChallengeNotFound) => {
                 IpcError::new(IpcErrorKind::ChallengeGone)
             }
-            Some(ProblemType::SmsCodeInvalid) => IpcError::new(IpcErrorKind::SmsCodeWrong),
-            Some(ProblemType::SmsCodeExpired) => {
-                IpcError::with_detail(IpcErrorKind::SmsCodeWrong, "expired")
-            }
+            Some(ProblemType::SmsCodeInvalid) => IpcError {
+                attempts_left: p.tries_left,
+                ..IpcError::new(IpcErrorKind::SmsCodeWrong)
+            },
+            Some(ProblemType::SmsCodeExpired) => IpcError::new(IpcErrorKind::SmsCodeExpired),
             Some(ProblemType::PushLocked) => {
                 IpcError::with_detail(IpcErrorKind::Server, "pushLocked")
             }
@@ -395,8 +401,14 @@ mod tests {
             json!({"kind": "smsCodeWrong"})
         );
         assert_eq!(
+            js(ProtocolError::Problem(
+                Problem::new(ProblemType::SmsCodeInvalid, None).with_tries_left(2)
+            )),
+            json!({"kind": "smsCodeWrong", "attemptsLeft": 2})
+        );
+        assert_eq!(
             js(p(ProblemType::SmsCodeExpired)),
-            json!({"kind": "smsCodeWrong", "detail": "expired"})
+            json!({"kind": "smsCodeExpired"})
         );
         assert_eq!(
             js(p(ProblemType::PushLocked)),

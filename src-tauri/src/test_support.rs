@@ -43,6 +43,8 @@ struct Chal {
 struct FakeState {
     tokens: HashMap<[u8; 16], (bool, bool, Option<Jwk>)>,
     devices: HashMap<DeviceId, Jwk>,
+    /// Wrong SMS codes per enrollment token (three end the enrollment).
+    wrong_codes: HashMap<[u8; 16], u32>,
     challenges: HashMap<ChallengeId, Chal>,
     next: u32,
     offline: bool,
@@ -66,7 +68,10 @@ fn json<T: serde::Serialize>(status: u16, body: &T) -> HttpResponse {
 }
 
 fn problem(kind: ProblemType) -> HttpResponse {
-    let p = Problem::new(kind, None);
+    problem_body(&Problem::new(kind, None))
+}
+
+fn problem_body(p: &Problem) -> HttpResponse {
     HttpResponse {
         status: p.status,
         content_type: Some(PROBLEM_CONTENT_TYPE.into()),
@@ -208,7 +213,16 @@ impl Fake {
             };
             verify_proof(&proof, &jwk, req.method, &req.url, now, &self.replay).unwrap();
             if c.code.expose() != SMS {
-                return problem(ProblemType::SmsCodeInvalid);
+                let wrong = st.wrong_codes.entry(*c.token.expose()).or_default();
+                *wrong += 1;
+                if *wrong >= 3 {
+                    st.tokens.remove(c.token.expose());
+                    return problem(ProblemType::SmsCodeExpired);
+                }
+                let left = 3 - *wrong;
+                return problem_body(
+                    &Problem::new(ProblemType::SmsCodeInvalid, None).with_tries_left(left),
+                );
             }
             if let Some(t) = st.tokens.get_mut(c.token.expose()) {
                 t.1 = true;

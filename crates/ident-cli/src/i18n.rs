@@ -222,9 +222,19 @@ pub fn protocol(l: Lang, e: &ProtocolError) -> String {
                     "Der Einrichtungscode ist ungültig, schon benutzt oder abgelaufen. Lassen Sie sich im Portal einen neuen anzeigen.",
                     "The enrollment code is invalid, used or expired. Get a new one from the portal."
                 )),
-                Some(ProblemType::SmsCodeInvalid) => {
-                    Some(tr!(l, "Der SMS-Code ist falsch.", "The SMS code is wrong."))
-                }
+                Some(ProblemType::SmsCodeInvalid) => Some(match p.tries_left {
+                    Some(1) => tr!(
+                        l,
+                        "Der SMS-Code ist falsch. Sie haben noch einen Versuch.",
+                        "The SMS code is wrong. You have one more try."
+                    ),
+                    Some(n) => tr!(
+                        l,
+                        "Der SMS-Code ist falsch. Sie haben noch {n} Versuche.",
+                        "The SMS code is wrong. You have {n} more tries."
+                    ),
+                    None => tr!(l, "Der SMS-Code ist falsch.", "The SMS code is wrong."),
+                }),
                 Some(ProblemType::SmsCodeExpired) => Some(tr!(
                     l,
                     "Der SMS-Code ist abgelaufen oder zu oft falsch eingegeben. Starten Sie die Einrichtung neu.",
@@ -516,5 +526,27 @@ mod tests {
         assert_eq!(lang(&[("IDENT_LANG", "en"), ("LANG", "de_DE")]), Lang::En);
         assert_eq!(lang(&[("IDENT_LANG", "de"), ("LANG", "C")]), Lang::De);
         assert_eq!(lang(&[("LC_ALL", ""), ("LANG", "de_DE")]), Lang::De);
+    }
+
+    #[test]
+    fn wrong_sms_codes_tell_the_tries_left() {
+        let wrong = |tries: Option<u32>| {
+            let mut p = ident_core::protocol::Problem::new(ProblemType::SmsCodeInvalid, None);
+            p.tries_left = tries;
+            ProtocolError::Problem(p)
+        };
+        assert_eq!(
+            protocol(Lang::De, &wrong(Some(2))),
+            "Der SMS-Code ist falsch. Sie haben noch 2 Versuche."
+        );
+        assert_eq!(
+            protocol(Lang::De, &wrong(Some(1))),
+            "Der SMS-Code ist falsch. Sie haben noch einen Versuch."
+        );
+        assert_eq!(
+            protocol(Lang::En, &wrong(Some(2))),
+            "The SMS code is wrong. You have 2 more tries."
+        );
+        assert_eq!(protocol(Lang::En, &wrong(None)), "The SMS code is wrong.");
     }
 }

@@ -23,6 +23,8 @@ pub struct ApiError {
     pub detail: Option<String>,
     /// Seconds to send as `Retry-After` (429 and 503 answers).
     pub retry_after: Option<u64>,
+    /// Tries left after a wrong SMS code (`sms-code-invalid`).
+    pub tries_left: Option<u32>,
 }
 
 /// The JSON body of a problem response.
@@ -38,6 +40,10 @@ pub struct ProblemBody {
     /// Details for this occurrence.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// With `sms-code-invalid`: how many more codes may be tried (an RFC 9457
+    /// extension member, so clients need not read it out of `detail`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tries_left: Option<u32>,
 }
 
 /// The `type` URI of a slug.
@@ -54,12 +60,19 @@ impl ApiError {
             title,
             detail: None,
             retry_after: None,
+            tries_left: None,
         }
     }
 
     /// The same problem with a `Retry-After: secs` header.
     pub fn with_retry_after(mut self, secs: u64) -> Self {
         self.retry_after = Some(secs);
+        self
+    }
+
+    /// The same problem telling how many more SMS codes may be tried.
+    pub fn with_tries_left(mut self, tries: u32) -> Self {
+        self.tries_left = Some(tries);
         self
     }
 
@@ -184,6 +197,7 @@ impl IntoResponse for ApiError {
             title: self.title.to_owned(),
             status: self.status.as_u16(),
             detail: self.detail,
+            tries_left: self.tries_left,
         };
         let mut resp = (self.status, Json(body)).into_response();
         resp.headers_mut().insert(

@@ -991,15 +991,18 @@ async fn enrollment_with_sms_confirmation() {
         })
         .await
         .unwrap();
-        kinds.push(problem_type(r.unwrap_err()));
+        let ProtocolError::Problem(p) = r.unwrap_err() else {
+            panic!("a problem expected")
+        };
+        kinds.push((p.problem_type().unwrap(), p.tries_left));
     }
     assert_eq!(
         kinds,
         [
-            ProblemType::SmsCodeInvalid,
-            ProblemType::SmsCodeInvalid,
-            ProblemType::SmsCodeExpired,
-            ProblemType::EnrollTokenInvalid
+            (ProblemType::SmsCodeInvalid, Some(2)),
+            (ProblemType::SmsCodeInvalid, Some(1)),
+            (ProblemType::SmsCodeExpired, None),
+            (ProblemType::EnrollTokenInvalid, None)
         ]
     );
     let st: Value = s

@@ -380,7 +380,10 @@ fn sms_enrollment_waits_for_the_code() {
     );
     assert_eq!(
         confirm_enrollment(&h.state, &pending_id, "000000").unwrap_err(),
-        IpcError::new(IpcErrorKind::SmsCodeWrong)
+        IpcError {
+            attempts_left: Some(2),
+            ..IpcError::new(IpcErrorKind::SmsCodeWrong)
+        }
     );
     assert_eq!(
         confirm_enrollment(&h.state, "p999", SMS).unwrap_err(),
@@ -393,6 +396,37 @@ fn sms_enrollment_waits_for_the_code() {
         confirm_enrollment(&h.state, &pending_id, SMS).is_err(),
         "used up"
     );
+}
+
+#[test]
+fn sms_enrollment_ends_after_three_wrong_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = harness(dir.path());
+    set_up(&h);
+    let AddResult::SmsRequired { pending_id } =
+        add_from_text(&h.state, &h.fake.link(true)).unwrap()
+    else {
+        panic!("smsRequired expected")
+    };
+    let left = |e: IpcError| (e.kind, e.attempts_left);
+    assert_eq!(
+        left(confirm_enrollment(&h.state, &pending_id, "000000").unwrap_err()),
+        (IpcErrorKind::SmsCodeWrong, Some(2))
+    );
+    assert_eq!(
+        left(confirm_enrollment(&h.state, &pending_id, "000001").unwrap_err()),
+        (IpcErrorKind::SmsCodeWrong, Some(1))
+    );
+    assert_eq!(
+        left(confirm_enrollment(&h.state, &pending_id, "000002").unwrap_err()),
+        (IpcErrorKind::SmsCodeExpired, None)
+    );
+    // The enrollment is over: even the right code finds nothing to confirm.
+    assert_eq!(
+        confirm_enrollment(&h.state, &pending_id, SMS).unwrap_err(),
+        IpcError::with_detail(IpcErrorKind::NotFound, "pendingEnrollment")
+    );
+    assert!(list_accounts(&h.state, None).unwrap().is_empty());
 }
 
 #[test]

@@ -6,7 +6,7 @@ import type { IpcError, IpcErrorKind, Lang } from "./types";
 export const IPC_KINDS: IpcErrorKind[] = [
   "wrongPin", "backOff", "lockedForever", "weakPin", "pinMismatch", "invalidInput", "notFound",
   "network", "server", "serverKeyMismatch", "challengeExpired", "challengeGone",
-  "wrongNumberFormat", "smsCodeWrong", "cancelled", "internal",
+  "wrongNumberFormat", "smsCodeWrong", "smsCodeExpired", "cancelled", "internal",
 ];
 
 export function errorSentence(e: IpcError, lang?: Lang): string {
@@ -15,6 +15,10 @@ export function errorSentence(e: IpcError, lang?: Lang): string {
       return typeof e.attemptsLeft === "number"
         ? tn("err_wrongPinLeft", e.attemptsLeft, undefined, lang)
         : t("err_wrongPin", undefined, lang);
+    case "smsCodeWrong":
+      return typeof e.attemptsLeft === "number"
+        ? tn("err_smsCodeWrongLeft", e.attemptsLeft, undefined, lang)
+        : t("err_smsCodeWrong", undefined, lang);
     case "backOff":
       return t("err_backOff", { time: formatDuration(e.waitSeconds ?? 0, lang) }, lang);
     case "invalidInput": {

@@ -294,6 +294,11 @@ const de = {
   err_challengeGone: "Die Anfrage wurde bereits beantwortet oder zurückgezogen.",
   err_wrongNumberFormat: "Bitte geben Sie die Zahl mit 2 bis 6 Ziffern ein.",
   err_smsCodeWrong: "Der SMS-Code ist falsch. Bitte prüfen Sie die SMS.",
+  err_smsCodeWrongLeft: "Der SMS-Code ist falsch. Sie haben noch {n} Versuche.",
+  err_smsCodeWrongLeft_one: "Der SMS-Code ist falsch. Sie haben noch einen Versuch.",
+  err_smsCodeExpired:
+    "Der SMS-Code ist abgelaufen oder wurde zu oft falsch eingegeben. Lassen Sie sich im Portal einen neuen Einrichtungscode anzeigen und beginnen Sie neu.",
+  smsStartAgain: "Neu beginnen",
   err_cancelled: "Abgebrochen.",
   err_internal: "Etwas ist schiefgelaufen. Bitte versuchen Sie es erneut.",
 
@@ -587,6 +592,11 @@ const en: Record<Key, string> = {
   err_challengeGone: "The request has already been answered or withdrawn.",
   err_wrongNumberFormat: "Please enter the number with 2 to 6 digits.",
   err_smsCodeWrong: "The SMS code is wrong. Please check the SMS.",
+  err_smsCodeWrongLeft: "The SMS code is wrong. You have {n} more tries.",
+  err_smsCodeWrongLeft_one: "The SMS code is wrong. You have one more try.",
+  err_smsCodeExpired:
+    "The SMS code has expired or was entered wrongly too often. Get a new enrollment code from the portal and start again.",
+  smsStartAgain: "Start again",
   err_cancelled: "Cancelled.",
   err_internal: "Something went wrong. Please try again.",
 

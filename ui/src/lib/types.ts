@@ -67,7 +67,7 @@ export interface RecentAnswer {
 export type IpcErrorKind =
   | "wrongPin" | "backOff" | "lockedForever" | "weakPin" | "pinMismatch"
   | "invalidInput" | "notFound" | "network" | "server" | "serverKeyMismatch"
-  | "challengeExpired" | "challengeGone" | "wrongNumberFormat" | "smsCodeWrong"
+  | "challengeExpired" | "challengeGone" | "wrongNumberFormat" | "smsCodeWrong" | "smsCodeExpired"
   | "cancelled" | "internal";
 export interface IpcError {
   kind: IpcErrorKind;

@@ -85,6 +85,7 @@ export function createMockBackend(o: MockOptions = {}) {
     challenges: new Map<string, ChallengeView & { number: string }>(),
     answers: new Map<number, RecentAnswer[]>(),
     pendingSms: new Map<string, Omit<AccountView, "id">>(),
+    smsWrong: new Map<string, number>(),
     log: [] as { cmd: string; args: unknown }[],
     latencyMs: o.latencyMs ?? 15,
     exports: 0,
@@ -258,7 +259,16 @@ export function createMockBackend(o: MockOptions = {}) {
       }
       case "confirm_enrollment": {
         const acc = s.pendingSms.get(a.pendingId) ?? fail({ kind: "notFound" });
-        if (a.code !== "123456") fail({ kind: "smsCodeWrong" });
+        if (a.code !== "123456") {
+          // Like the service: three wrong codes end the enrollment.
+          const wrong = (s.smsWrong.get(a.pendingId) ?? 0) + 1;
+          s.smsWrong.set(a.pendingId, wrong);
+          if (wrong >= 3) {
+            s.pendingSms.delete(a.pendingId);
+            fail({ kind: "smsCodeExpired" });
+          }
+          fail({ kind: "smsCodeWrong", attemptsLeft: 3 - wrong });
+        }
         s.pendingSms.delete(a.pendingId);
         return { type: "pushEnrolled", id: addAccount(acc).id };
       }

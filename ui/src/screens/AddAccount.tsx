@@ -306,6 +306,24 @@ function SmsStep(p: { pendingId: string; onResult: (r: AddResult) => void; onCan
   const [code, setCode] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  // Set once the service has ended the enrollment: no code helps any more.
+  const [over, setOver] = useState<string | null>(null);
+  if (over) {
+    return (
+      <section class="narrow stack">
+        <div class="hero-glyph glyph-sms" aria-hidden="true" />
+        <ScreenTitle focus>{t("smsTitle")}</ScreenTitle>
+        <Notice kind="error" live>
+          {over}
+        </Notice>
+        <div class="row">
+          <button type="button" class="btn btn-primary" onClick={p.onCancel}>
+            {t("smsStartAgain")}
+          </button>
+        </div>
+      </section>
+    );
+  }
   return (
     <section class="narrow stack">
       <div class="hero-glyph glyph-sms" aria-hidden="true" />
@@ -324,7 +342,9 @@ function SmsStep(p: { pendingId: string; onResult: (r: AddResult) => void; onCan
             if (r.type === "pushEnrolled") announce(t("addedPush"));
             p.onResult(r);
           } catch (x) {
-            setError(errorSentence(x as IpcError));
+            const err = x as IpcError;
+            if (err.kind === "smsCodeExpired") setOver(errorSentence(err));
+            else setError(errorSentence(err));
           } finally {
             setBusy(false);
           }

@@ -247,12 +247,29 @@ test("add: paste link with SMS step, manual key, QR image, Google export, backup
   assert((await sms.getAttribute("inputmode")) === "numeric", "numeric sms field");
   await sms.fill("000000");
   await page.getByRole("button", { name: "Bestätigen" }).click();
-  await page.getByText("Der SMS-Code ist falsch").waitFor();
+  await page.getByText("Der SMS-Code ist falsch. Sie haben noch 2 Versuche.").waitFor();
   await sms.fill("123456");
   await page.getByRole("button", { name: "Bestätigen" }).click();
   await page.getByRole("heading", { name: /Push-Zugang eingerichtet/ }).waitFor();
-  // network error sentence
+  // three wrong codes end the enrollment: only "start again" is left
   await page.getByRole("button", { name: "Weiteren hinzufügen" }).click();
+  await page.getByRole("button", { name: /Link einfügen/ }).click();
+  await page.getByLabel("Link oder Adresse").fill("ident://enroll?sms&t=def");
+  await page.getByRole("button", { name: "Hinzufügen", exact: true }).last().click();
+  for (const [code, said] of [["111111", "noch 2 Versuche"], ["222222", "noch einen Versuch"]]) {
+    await page.getByLabel("SMS-Code").fill(code);
+    await page.getByRole("button", { name: "Bestätigen" }).click();
+    await page.getByText(said).waitFor();
+  }
+  await page.getByLabel("SMS-Code").fill("333333");
+  await page.getByRole("button", { name: "Bestätigen" }).click();
+  await page.getByRole("alert").getByText("zu oft falsch eingegeben").waitFor();
+  assert((await page.getByLabel("SMS-Code").count()) === 0, "no code field once the enrollment is over");
+  await shot(page, "add-sms-over-de-desktop");
+  await axe(page, "sms enrollment over");
+  await page.getByRole("button", { name: "Neu beginnen" }).click();
+  await page.getByRole("heading", { name: "Zugang hinzufügen" }).waitFor();
+  // network error sentence
   await page.getByRole("button", { name: /Link einfügen/ }).click();
   await page.getByLabel("Link oder Adresse").fill("ident://enroll?offline");
   await page.getByRole("button", { name: "Hinzufügen", exact: true }).last().click();

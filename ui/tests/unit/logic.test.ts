@@ -116,6 +116,11 @@ describe("errors", () => {
   it("uses attemptsLeft, waitSeconds and detail", () => {
     expect(errorSentence({ kind: "wrongPin", attemptsLeft: 1 }, "de")).toBe("Die PIN ist falsch. Noch 1 Versuch.");
     expect(errorSentence({ kind: "wrongPin", attemptsLeft: 4 }, "en")).toBe("The PIN is wrong. 4 attempts left.");
+    expect(errorSentence({ kind: "smsCodeWrong", attemptsLeft: 2 }, "de")).toBe("Der SMS-Code ist falsch. Sie haben noch 2 Versuche.");
+    expect(errorSentence({ kind: "smsCodeWrong", attemptsLeft: 1 }, "de")).toBe("Der SMS-Code ist falsch. Sie haben noch einen Versuch.");
+    expect(errorSentence({ kind: "smsCodeWrong", attemptsLeft: 2 }, "en")).toBe("The SMS code is wrong. You have 2 more tries.");
+    expect(errorSentence({ kind: "smsCodeWrong" }, "de")).toBe("Der SMS-Code ist falsch. Bitte prüfen Sie die SMS.");
+    expect(errorSentence({ kind: "smsCodeExpired" }, "de")).toContain("neuen Einrichtungscode");
     expect(errorSentence({ kind: "backOff", waitSeconds: 90 }, "de")).toBe("Zu viele falsche Versuche. Bitte warten Sie 1:30 min.");
     expect(errorSentence({ kind: "server", detail: "Konto gesperrt." }, "de")).toContain("Konto gesperrt.");
     expect(errorSentence({ kind: "invalidInput", detail: "secret is not base32" }, "en")).toBe("The input is not valid: secret is not base32");

@@ -134,7 +134,13 @@ struct RawProblem {
     status: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     detail: Option<String>,
+    /// Kept as any JSON value: a malformed count is dropped, not the problem.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tries_left: Option<serde_json::Value>,
 }
+
+/// The most tries a server may announce; a bigger count is ignored.
+const MAX_TRIES_LEFT: u32 = 99;
 
 /// An RFC 9457 problem, as received or about to be sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,6 +155,9 @@ pub struct Problem {
     pub status: u16,
     /// A human-readable explanation of this occurrence, from the server.
     pub detail: Option<String>,
+    /// With `sms-code-invalid`: how many more codes may be tried (the
+    /// `tries_left` member; absent, malformed or implausible counts are `None`).
+    pub tries_left: Option<u32>,
 }
 
 fn clean_text(s: &str) -> Option<String> {
@@ -179,7 +188,15 @@ impl Problem {
             title: Some(kind.title().to_owned()),
             status: kind.status(),
             detail,
+            tries_left: None,
         }
+    }
+
+    /// Server side: the same problem announcing `tries` more tries.
+    #[must_use]
+    pub fn with_tries_left(mut self, tries: u32) -> Self {
+        self.tries_left = Some(tries);
+        self
     }
 
     /// The known problem type, if the slug is one of ours.
@@ -201,6 +218,12 @@ impl Problem {
             title: raw.title.as_deref().and_then(clean_text),
             status,
             detail: raw.detail.as_deref().and_then(clean_text),
+            tries_left: raw
+                .tries_left
+                .as_ref()
+                .and_then(serde_json::Value::as_u64)
+                .and_then(|n| u32::try_from(n).ok())
+                .filter(|&n| n <= MAX_TRIES_LEFT),
         })
     }
 
@@ -216,6 +239,7 @@ impl Problem {
             title: self.title.clone(),
             status: Some(self.status),
             detail: self.detail.clone(),
+            tries_left: self.tries_left.map(serde_json::Value::from),
         };
         serde_json::to_vec(&raw).unwrap_or_default()
     }
@@ -294,6 +318,8 @@ mod tests {
             assert!(slug_of(&k.type_uri()).is_some());
             let p = Problem::new(k, Some("d".into()));
             assert_eq!(Problem::parse(k.status(), &p.to_json()).unwrap(), p);
+            let p = p.with_tries_left(2);
+            assert_eq!(Problem::parse(k.status(), &p.to_json()).unwrap(), p);
         }
     }
 
@@ -323,5 +349,32 @@ mod tests {
         assert!(Problem::parse(400, b"[1]").is_none());
         assert!(Problem::parse(400, b"<html>").is_none());
         assert!(Problem::parse(400, br#"{"type": 5}"#).is_none());
+    }
+
+    #[test]
+    fn tries_left_is_a_small_count_or_nothing() {
+        let tries = |body: &str| {
+            let p = Problem::parse(400, body.as_bytes()).expect("a problem");
+            assert!(p.is(ProblemType::SmsCodeInvalid), "the problem survives");
+            p.tries_left
+        };
+        let with = |v: &str| {
+            tries(&format!(
+                r#"{{"type":"urn:ident:problem:sms-code-invalid","tries_left":{v}}}"#
+            ))
+        };
+        assert_eq!(with("2"), Some(2));
+        assert_eq!(with("0"), Some(0));
+        assert_eq!(with("99"), Some(99));
+        assert_eq!(with("100"), None);
+        assert_eq!(with("-1"), None);
+        assert_eq!(with("1.5"), None);
+        assert_eq!(with(r#""2""#), None);
+        assert_eq!(with("null"), None);
+        assert_eq!(with("4294967297"), None);
+        assert_eq!(
+            tries(r#"{"type":"urn:ident:problem:sms-code-invalid"}"#),
+            None
+        );
     }
 }

@@ -35,6 +35,8 @@ pub struct Problem {
     pub detail: Option<String>,
     /// `Retry-After` in seconds, if sent.
     pub retry_after: Option<u64>,
+    /// With `sms-code-invalid`: the codes that may still be tried.
+    pub tries_left: Option<u32>,
 }
 
 /// Why a call failed.
@@ -549,6 +551,8 @@ async fn problem_of(status: StatusCode, response: reqwest::Response) -> CallErro
         title: String,
         #[serde(default)]
         detail: Option<String>,
+        #[serde(default)]
+        tries_left: Option<u32>,
     }
     let retry_after = response
         .headers()
@@ -568,6 +572,7 @@ async fn problem_of(status: StatusCode, response: reqwest::Response) -> CallErro
                 title: body.title,
                 detail: body.detail,
                 retry_after,
+                tries_left: body.tries_left,
             }),
             None => CallError::Unexpected {
                 status: status.as_u16(),
@@ -577,17 +582,6 @@ async fn problem_of(status: StatusCode, response: reqwest::Response) -> CallErro
             status: status.as_u16(),
         },
     }
-}
-
-/// The first whole number in a problem's detail (e.g. the tries left in
-/// "The code is wrong; 2 more tries.").
-pub fn first_number(text: &str) -> Option<u32> {
-    let start = text.find(|c: char| c.is_ascii_digit())?;
-    let digits: String = text[start..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits.parse().ok()
 }
 
 #[cfg(test)]
@@ -602,12 +596,6 @@ mod tests {
         );
         assert_eq!(seg("a/b?c#d e"), "a%2Fb%3Fc%23d%20e");
         assert_eq!(seg("ü"), "%C3%BC");
-    }
-
-    #[test]
-    fn numbers_in_details() {
-        assert_eq!(first_number("The code is wrong; 2 more tries."), Some(2));
-        assert_eq!(first_number("none"), None);
     }
 
     #[test]

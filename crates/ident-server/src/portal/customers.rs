@@ -812,6 +812,7 @@ mod tests {
                 title: String::new(),
                 detail: Some(detail.into()),
                 retry_after: None,
+                tries_left: None,
             })
         };
         let landline = refusal(

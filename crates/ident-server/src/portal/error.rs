@@ -116,6 +116,7 @@ mod tests {
                 title: String::new(),
                 detail: None,
                 retry_after: None,
+                tries_left: None,
             }))
         };
         assert_eq!(

@@ -638,10 +638,7 @@ async fn sms_submit(
         ),
         Err(e) => match e.slug() {
             Some("sms-code-invalid") => {
-                let tries = e
-                    .problem()
-                    .and_then(|p| p.detail.as_deref())
-                    .and_then(super::api::first_number);
+                let tries = e.problem().and_then(|p| p.tries_left);
                 let text = match tries {
                     Some(1) => i18n::t(lang, "sms_wrong_one").to_owned(),
                     Some(n) => i18n::tf(lang, "sms_wrong", &[("tries", &n.to_string())]),

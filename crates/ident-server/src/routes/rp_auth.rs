@@ -136,7 +136,7 @@ pub struct SmsCodeBody {
     request_body = SmsCodeBody,
     responses(
         (status = 200, description = "Approved", body = StatusView),
-        (status = 400, description = "`sms-code-invalid` (tries left), `sms-code-expired`, `sms-code-malformed`", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 400, description = "`sms-code-invalid` (`tries_left` says how many codes may still be tried), `sms-code-expired`, `sms-code-malformed`", body = ProblemBody, content_type = "application/problem+json"),
         (status = 404, description = "`not-found`", body = ProblemBody, content_type = "application/problem+json"),
         (status = 409, description = "`not-sms`, `auth-decided`", body = ProblemBody, content_type = "application/problem+json"),
     ),

@@ -766,8 +766,7 @@ pub async fn check_sms(
                 trust_token: token,
             })
         }
-        sms::CodeCheck::Wrong { tries_left } => Err(ApiError::from(ProblemType::SmsCodeInvalid)
-            .with_detail(format!("The code is wrong; {tries_left} more tries."))),
+        sms::CodeCheck::Wrong { tries_left } => Err(sms::code_wrong(tries_left)),
         check @ (sms::CodeCheck::Exhausted | sms::CodeCheck::Expired) => {
             if check == sms::CodeCheck::Exhausted {
                 let (id, a) = (txn.id.clone(), audit("auth.sms_denied"));

@@ -529,8 +529,7 @@ pub async fn confirm(
             enrolled_body(state, &user, &device.id)
         }
         Ok(false) => Err(ApiError::from(ProblemType::EnrollTokenInvalid)),
-        Err(Some(left)) if left > 0 => Err(ApiError::from(ProblemType::SmsCodeInvalid)
-            .with_detail(format!("The code is wrong; {left} more tries."))),
+        Err(Some(left)) if left > 0 => Err(sms::code_wrong(left)),
         Err(_) => {
             let did = device.id.clone();
             state.db(move |s| s.fail_enrollment(eid, &did, now)).await?;

@@ -26,6 +26,7 @@
 //! charge one SMS that was not sent, never send one that is not charged or
 //! rate-limited.
 
+use ident_core::protocol::ProblemType;
 use ident_core::secret::SecretString;
 use ring::rand::{SecureRandom, SystemRandom};
 use ring::{hkdf, hmac};
@@ -177,6 +178,15 @@ pub enum CodeCheck {
     Exhausted,
     /// The code has expired, was already used, or none was sent.
     Expired,
+}
+
+/// 400 `sms-code-invalid`: a wrong code (login or enrollment), with the tries
+/// left both as the `tries_left` member and in the detail sentence.
+pub fn code_wrong(tries_left: u32) -> ApiError {
+    let tries = if tries_left == 1 { "try" } else { "tries" };
+    ApiError::from(ProblemType::SmsCodeInvalid)
+        .with_detail(format!("The code is wrong; {tries_left} more {tries}."))
+        .with_tries_left(tries_left)
 }
 
 /// 409 `phone-missing`: the user has no mobile number on file.
