@@ -155,6 +155,11 @@ pub struct PortalConfig {
     /// The portal's address as customers open it (the customer mail's
     /// `{{ portal_url }}`). Empty: the server's `public_url` + `/portal/`.
     pub public_url: String,
+    /// Reverse proxies (addresses or networks, e.g. `["127.0.0.1"]`) whose
+    /// `X-Forwarded-For` names the browser's address; empty (the default):
+    /// the connection's own address is the browser's.
+    /// `IDENT_PORTAL_TRUSTED_PROXIES` (comma-separated) overrides it.
+    pub trusted_proxies: crate::portal::client_ip::TrustedProxies,
 }
 
 impl Default for PortalConfig {
@@ -168,6 +173,7 @@ impl Default for PortalConfig {
             smtp_url: None,
             mail_from: None,
             public_url: String::new(),
+            trusted_proxies: crate::portal::client_ip::TrustedProxies::default(),
         }
     }
 }

@@ -350,6 +350,11 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     if let Ok(from) = std::env::var("IDENT_PORTAL_MAIL_FROM") {
         config.portal.mail_from = Some(from);
     }
+    if let Ok(list) = std::env::var("IDENT_PORTAL_TRUSTED_PROXIES") {
+        config.portal.trusted_proxies =
+            ident_server::portal::client_ip::TrustedProxies::parse(list.split(','))
+                .map_err(|e| format!("IDENT_PORTAL_TRUSTED_PROXIES: {e}"))?;
+    }
     telemetry::init(config.log_format);
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async {

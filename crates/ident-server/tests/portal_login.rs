@@ -13,7 +13,9 @@ use common::TestApp;
 use common::phone::{Device, Phone};
 use common::portal::{Browser, PASSWORD, Page, between, outbox_code, spawn_portal, unescape, user};
 use ident_core::protocol::{AnswerOutcome, Platform};
+use ident_server::config::Config;
 use ident_server::domain::Role;
+use ident_server::portal::client_ip::TrustedProxies;
 use reqwest::{Method, header};
 use serde_json::{Value, json};
 
@@ -21,8 +23,13 @@ use serde_json::{Value, json};
 /// max@example.de (with mobile numbers), customer erika@example.de (none),
 /// employee 1001.
 async fn portal() -> TestApp {
+    portal_with(|_| {}).await
+}
+
+/// [`portal`] with `edit` applied to the configuration.
+async fn portal_with(edit: impl FnOnce(&mut Config)) -> TestApp {
     spawn_portal(
-        |_| {},
+        edit,
         &[
             user(
                 "1000",
@@ -179,6 +186,46 @@ async fn push_login_with_number_matching() {
     assert_eq!(r.location(), "/portal/login?bye=1");
     assert!(b.follow(r).await.body.contains("Sie wurden abgemeldet."));
     assert_eq!(b.get("/portal/").await.location(), "/portal/login");
+}
+
+/// The browser address Max' phone is shown for a login whose password is
+/// posted with `X-Forwarded-For: forwarded`, the portal trusting `trusted`
+/// (the test connects from 127.0.0.1).
+async fn address_shown_to_the_phone(trusted: &[&str], forwarded: &str) -> std::net::IpAddr {
+    let trusted = TrustedProxies::parse(trusted.iter().copied()).unwrap();
+    let app = portal_with(|c| c.portal.trusted_proxies = trusted).await;
+    let phone = Phone::enroll_as(&app, "max@example.de", PHONE).await;
+    let b = Browser::new(&app);
+    let form = b.get("/portal/login").await;
+    let r = b
+        .page(
+            b.http
+                .post(format!("{}/portal/login", b.base))
+                .header("x-forwarded-for", forwarded)
+                .form(&[
+                    ("csrf", form.csrf().as_str()),
+                    ("login", "max@example.de"),
+                    ("password", PASSWORD),
+                ]),
+        )
+        .await;
+    assert_eq!(r.location(), "/portal/login/push", "{}", r.body);
+    phone.fetch(None).await.remove(0).context().ip
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_phone_shows_the_forwarded_address() {
+    let chain = "192.0.2.66, 203.0.113.9";
+    assert_eq!(
+        address_shown_to_the_phone(&["127.0.0.1"], chain).await,
+        "203.0.113.9".parse::<std::net::IpAddr>().unwrap(),
+        "the proxy's entry, not the browser's own claim further left"
+    );
+    assert_eq!(
+        address_shown_to_the_phone(&[], chain).await,
+        "127.0.0.1".parse::<std::net::IpAddr>().unwrap(),
+        "without a trusted proxy the header is ignored"
+    );
 }
 
 #[tokio::test]

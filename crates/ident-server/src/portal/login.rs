@@ -66,8 +66,9 @@ pub fn router() -> Router<PortalState> {
         .route("/portal/logout", post(logout))
 }
 
-/// The browser as the device will show it: IP address of the connection and
-/// the user agent (cut to 512 characters).
+/// The browser as the device will show it: its IP address (the
+/// connection's, or the one a trusted reverse proxy names: see
+/// [`super::client_ip`]) and the user agent (cut to 512 characters).
 #[derive(Debug, Clone)]
 pub struct ClientInfo {
     /// The peer's address.
@@ -76,14 +77,18 @@ pub struct ClientInfo {
     pub user_agent: String,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientInfo {
+impl FromRequestParts<PortalState> for ClientInfo {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &PortalState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map_or(IpAddr::V4(Ipv4Addr::LOCALHOST), |c| c.0.ip());
+        let ip = state.config.trusted_proxies.client_ip(peer, &parts.headers);
         let user_agent = parts
             .headers
             .get(axum::http::header::USER_AGENT)

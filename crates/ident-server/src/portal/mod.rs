@@ -23,6 +23,7 @@
 //! (see `/work/briefs/portal-foundation-ready.md` and `docs/portal.md`).
 
 pub mod api;
+pub mod client_ip;
 pub mod csrf;
 pub mod customers;
 pub mod error;

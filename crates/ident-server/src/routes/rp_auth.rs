@@ -103,7 +103,7 @@ async fn start(
     ),
     responses(
         (status = 200, description = "The status", body = StatusView),
-        (status = 404, description = "`not-found`: no such login, or started with another API key", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`: no such login, started with another API key, or finished longer ago than the retention keeps logins (`[retention] login_days`, 90 by default)", body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
 )]
