@@ -13,8 +13,12 @@
 // A report on stdout is this program's output.
 #![allow(clippy::print_stdout)]
 
+mod common;
+
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use common::{T0, measure, rounds_arg};
 
 use ident_core::account::{ChallengeId, DeviceId, ServerUrl};
 use ident_core::device_key::DeviceKey;
@@ -30,27 +34,8 @@ use ring::signature::{
     UnparsedPublicKey,
 };
 
-const T0: i64 = 1_800_000_000;
-
-fn measure(rounds: usize, per_round: u32, mut f: impl FnMut()) -> (Duration, Duration) {
-    let mut per_call: Vec<Duration> = (0..rounds)
-        .map(|_| {
-            let t = Instant::now();
-            for _ in 0..per_round {
-                f();
-            }
-            t.elapsed() / per_round
-        })
-        .collect();
-    per_call.sort();
-    (per_call[0], per_call[rounds / 2])
-}
-
 fn main() {
-    let rounds: usize = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(30);
+    let rounds = rounds_arg(30);
     let server = EcKeyPair::generate().unwrap().0;
     let iss = ServerUrl::parse("https://id.example.de").unwrap();
     let device_id = DeviceId::parse("dev-0123456789abcdef").unwrap();

@@ -13,68 +13,32 @@
 #![allow(clippy::print_stdout)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::time::{Duration, Instant};
 
-use ident_core::device_key::DeviceKey;
-use ident_server::admin::{self, UserSpec};
-use ident_server::domain::{LoginName, Role};
+use common::{BenchStore, T0};
+use ident_server::domain::LoginName;
 use ident_server::services::retention::BATCH;
 use ident_server::store::auth::{NewChallenge, NewTxn, StartPush, TxnStatus};
-use ident_server::store::devices::NewDevice;
 use ident_server::store::retention::{PurgeCounts, PurgeTable};
-use ident_server::store::{
-    AuthStore, DeviceStore, NewAuditEntry, RetentionStore, SqliteStore, UserStore,
-};
+use ident_server::store::{AuthStore, NewAuditEntry, RetentionStore, UserStore};
 
 /// Logins stored before purging (override with the first argument).
 const LOGINS: u64 = 50_000;
-const T0: i64 = 1_800_000_000;
 
 fn main() {
     // `-- [logins] [batch]` (cargo passes `--bench` first).
     let numbers: Vec<u64> = std::env::args().filter_map(|a| a.parse().ok()).collect();
     let logins = numbers.first().copied().unwrap_or(LOGINS);
     let batch = numbers.get(1).map_or(BATCH, |&b| u32::try_from(b).unwrap());
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("bench.db"), false).unwrap();
-    let key = admin::create_api_key(&store, "bench", T0).unwrap();
-    let key_id = key.id;
-    let user = admin::create_user(
-        &store,
-        &UserSpec {
-            login: "1000".into(),
-            name: Some("B".into()),
-            role: Role::Broker,
-            broker: None,
-            phone: None,
-            email: None,
-            password: zeroize::Zeroizing::new("bench-passwort".into()),
-        },
-        T0,
-    )
-    .unwrap();
-    let devices: Vec<String> = (0..2)
+    let db = BenchStore::open();
+    let (store, key_id) = (&db.store, db.key_id);
+    let user = db.broker("1000");
+    let devices: Vec<String> = (0..2u8)
         .map(|i| {
             let id = format!("bench-device-{i}");
-            store
-                .create_enrollment(user, T0, T0 + 600, &|_| [10 + i; 32], "bench")
-                .unwrap();
-            let claimed = store
-                .claim_enrollment(
-                    &[10 + i; 32],
-                    &NewDevice {
-                        id: id.clone(),
-                        jwk: DeviceKey::generate().unwrap().0.public_jwk(),
-                        name: "d".into(),
-                        platform: "linux".into(),
-                        push_provider: "none".into(),
-                        push_token: None,
-                    },
-                    false,
-                    T0,
-                )
-                .unwrap();
-            assert!(claimed.is_some());
+            db.enroll(user, [10 + i; 32], &id);
             id
         })
         .collect();

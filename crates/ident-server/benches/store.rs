@@ -23,83 +23,42 @@
 #![allow(clippy::print_stdout)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::hint::black_box;
+use std::time::Duration;
 
-use std::time::{Duration, Instant};
-
-use ident_core::device_key::DeviceKey;
-use ident_server::admin::{self, UserSpec};
-use ident_server::domain::{LoginName, Role};
+use common::{BenchStore, T0, measure, process_cpu, rounds_arg};
+use ident_server::domain::LoginName;
 use ident_server::store::auth::{
     AnswerKind, Applied, ApplyAnswer, NewChallenge, NewTxn, StartPush, TxnStatus,
 };
-use ident_server::store::devices::NewDevice;
-use ident_server::store::{AuthStore, DeviceStore, KeyStore, NewAuditEntry, SqliteStore, UserId};
+use ident_server::store::{AuthStore, DeviceStore, KeyStore, NewAuditEntry, UserId};
 
 /// Logins stored before measuring.
 const PREFILL: u64 = 50_000;
 /// Users (one device each) the logins rotate over.
 const USERS: u64 = 64;
-const T0: i64 = 1_800_000_000;
 
 struct Fixture {
-    store: SqliteStore,
-    key_hash: [u8; 32],
-    key_id: i64,
+    db: BenchStore,
     users: Vec<(LoginName, UserId, String)>,
     n: u64,
-    _dir: tempfile::TempDir,
 }
 
 impl Fixture {
     fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("bench.db"), false).unwrap();
-        let key = admin::create_api_key(&store, "bench", T0).unwrap();
-        let key_hash = admin::api_key_hash(key.key.as_str());
-        let mut users = Vec::new();
-        for i in 0..USERS {
-            let login = format!("{}", 100_000 + i);
-            let spec = UserSpec {
-                login: login.clone(),
-                name: None,
-                role: Role::Broker,
-                broker: None,
-                phone: Some("0151 11111111".into()),
-                email: None,
-                password: zeroize::Zeroizing::new("bench-passwort".into()),
-            };
-            let uid = admin::create_user(&store, &spec, T0).unwrap();
-            let token = [i as u8; 32];
-            store
-                .create_enrollment(uid, T0, T0 + 600, &|_| token, "bench")
-                .unwrap();
-            let device = format!("device-{i:06}-abcdefghijkl");
-            store
-                .claim_enrollment(
-                    &token,
-                    &NewDevice {
-                        id: device.clone(),
-                        jwk: DeviceKey::generate().unwrap().0.public_jwk(),
-                        name: "bench".into(),
-                        platform: "linux".into(),
-                        push_provider: "none".into(),
-                        push_token: None,
-                    },
-                    false,
-                    T0,
-                )
-                .unwrap();
-            users.push((LoginName::parse(&login).unwrap(), uid, device));
-        }
-        let mut f = Self {
-            store,
-            key_hash,
-            key_id: key.id,
-            users,
-            n: 0,
-            _dir: dir,
-        };
+        let db = BenchStore::open();
+        let users = (0..USERS)
+            .map(|i| {
+                let login = format!("{}", 100_000 + i);
+                let uid = db.broker(&login);
+                let device = format!("device-{i:06}-abcdefghijkl");
+                db.enroll(uid, [i as u8; 32], &device);
+                (LoginName::parse(&login).unwrap(), uid, device)
+            })
+            .collect();
+        let mut f = Self { db, users, n: 0 };
         for _ in 0..PREFILL {
             f.login();
         }
@@ -112,18 +71,18 @@ impl Fixture {
         let n = self.n;
         let now = T0 + (n / 500) as i64;
         let (login, uid, device) = &self.users[(n % USERS) as usize];
-        let s = &self.store;
+        let s = &self.db.store;
         // Ids as the server makes them (time first, then random): how they
         // are made decides which index pages each login touches.
         let id = || ident_server::services::enroll::new_ordered_id(now).unwrap();
         let (txn_id, challenge_id) = (id(), id());
         // POST /api/v1/auth
-        black_box(s.api_key_by_hash(&self.key_hash).unwrap().unwrap());
+        black_box(s.api_key_by_hash(&self.db.key_hash).unwrap().unwrap());
         black_box(s.user_with_active_devices(login).unwrap().unwrap());
         let txn = NewTxn {
             id: txn_id.clone(),
             user_id: *uid,
-            api_key_id: self.key_id,
+            api_key_id: self.db.key_id,
             method: "push",
             status: TxnStatus::Pending,
             number: Some("42".into()),
@@ -165,7 +124,7 @@ impl Fixture {
             .unwrap()
         );
         black_box(s.open_challenges(device, now, 64).unwrap());
-        black_box(s.api_key_by_hash(&self.key_hash).unwrap().unwrap());
+        black_box(s.api_key_by_hash(&self.db.key_hash).unwrap().unwrap());
         black_box(s.txn(&txn_id).unwrap().unwrap());
         // POST /device/v1/challenges/{id}/answer (no proof: the answer is signed)
         let ctx = s.answer_context(&challenge_id, device).unwrap();
@@ -191,30 +150,12 @@ impl Fixture {
     }
 }
 
-/// Per-call time of `f` over `rounds` rounds of `per_round` calls: (min, median).
-fn measure(rounds: usize, per_round: u32, mut f: impl FnMut()) -> (Duration, Duration) {
-    let mut per_call: Vec<Duration> = (0..rounds)
-        .map(|_| {
-            let t = Instant::now();
-            for _ in 0..per_round {
-                f();
-            }
-            t.elapsed() / per_round
-        })
-        .collect();
-    per_call.sort();
-    (per_call[0], per_call[rounds / 2])
-}
-
 fn main() {
-    let rounds: usize = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(15);
+    let rounds = rounds_arg(15);
     let mut f = Fixture::new();
     let us = |d: Duration| d.as_secs_f64() * 1e6;
     let base = measure(rounds, 2_000, || {
-        black_box(f.store.active_server_key().unwrap());
+        black_box(f.db.store.active_server_key().unwrap());
     });
     let cpu0 = process_cpu();
     let login = measure(rounds, 1_000, || f.login());
@@ -233,7 +174,7 @@ fn main() {
         us(login.1),
         login.0.as_secs_f64() / base.0.as_secs_f64()
     );
-    let wal = f._dir.path().join("bench.db-wal");
+    let wal = f.db.dir.path().join("bench.db-wal");
     println!(
         "WAL file at the end: {} KiB",
         std::fs::metadata(&wal).map_or(0, |m| m.len() / 1024)
@@ -244,13 +185,4 @@ fn main() {
             us(cpu)
         );
     }
-}
-
-/// utime + stime of this process (Linux; 10 ms ticks), for work done on
-/// other threads than the measuring one (e.g. background checkpoints).
-fn process_cpu() -> Option<Duration> {
-    let text = std::fs::read_to_string("/proc/self/stat").ok()?;
-    let f: Vec<&str> = text.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
-    Some(Duration::from_millis(ticks * 10))
 }

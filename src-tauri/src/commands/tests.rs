@@ -363,16 +363,22 @@ fn requests_answered_elsewhere_and_expired_close() {
     );
 }
 
-#[test]
-fn sms_enrollment_waits_for_the_code() {
-    let dir = tempfile::tempdir().unwrap();
-    let h = harness(dir.path());
+/// A set-up vault and an enrollment waiting for its SMS code (its id).
+fn waiting_for_sms(dir: &std::path::Path) -> (Harness, String) {
+    let h = harness(dir);
     set_up(&h);
     let AddResult::SmsRequired { pending_id } =
         add_from_text(&h.state, &h.fake.link(true)).unwrap()
     else {
         panic!("smsRequired expected")
     };
+    (h, pending_id)
+}
+
+#[test]
+fn sms_enrollment_waits_for_the_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let (h, pending_id) = waiting_for_sms(dir.path());
     assert!(list_accounts(&h.state, None).unwrap().is_empty());
     assert_eq!(
         confirm_enrollment(&h.state, &pending_id, "12").unwrap_err(),
@@ -401,13 +407,7 @@ fn sms_enrollment_waits_for_the_code() {
 #[test]
 fn sms_enrollment_ends_after_three_wrong_codes() {
     let dir = tempfile::tempdir().unwrap();
-    let h = harness(dir.path());
-    set_up(&h);
-    let AddResult::SmsRequired { pending_id } =
-        add_from_text(&h.state, &h.fake.link(true)).unwrap()
-    else {
-        panic!("smsRequired expected")
-    };
+    let (h, pending_id) = waiting_for_sms(dir.path());
     let left = |e: IpcError| (e.kind, e.attempts_left);
     assert_eq!(
         left(confirm_enrollment(&h.state, &pending_id, "000000").unwrap_err()),
