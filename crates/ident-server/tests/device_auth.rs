@@ -379,6 +379,29 @@ async fn deny_and_wrong_numbers_lock_push_then_sms_fallback() {
         .unwrap();
     assert_eq!(r["status"], "approved");
     assert_eq!(status(&s, txn, 0).await["status"], "approved");
+
+    // Unlocked, the count starts afresh: one more denial within the same ten
+    // minutes does not lock again.
+    let r = s
+        .rp(Method::POST, "/api/v1/users/1000/push-unlock")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let t = start_ok(&s, "1000", "push").await;
+    let c = dev.fetch(None).await.remove(0);
+    assert_eq!(
+        dev.answer(&c, Decision::Deny { reason: None })
+            .await
+            .unwrap(),
+        AnswerOutcome::Denied
+    );
+    assert_eq!(
+        status(&s, t["txn"].as_str().unwrap(), 0).await["status"],
+        "denied"
+    );
+    assert_eq!(s.user("1000").push_lock_reason, None);
+    start_ok(&s, "1000", "push").await;
 }
 
 async fn set_interval(s: &Server, login: &str, days: u32) {
@@ -915,6 +938,29 @@ async fn enrollment_codes_are_single_use_and_need_a_phone() {
     // An expired code.
     let e = phone::new_enrollment(&s, "2000").await;
     s.clock.advance(601);
+    let link = EnrollLink::parse(e["uri"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        problem_type(phone::redeem(&s, &link, DEVICE).await.unwrap_err()),
+        ProblemType::EnrollTokenInvalid
+    );
+    let st: Value = s
+        .rp(Method::GET, &format!("/api/v1/enrollments/{}", e["id"]))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(st["status"], "expired");
+
+    // A code shown before the mobile number was removed no longer enrolls.
+    let e = phone::new_enrollment(&s, "2000").await;
+    let r = s
+        .rp(Method::DELETE, "/api/v1/users/2000/phone")
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
     let link = EnrollLink::parse(e["uri"].as_str().unwrap()).unwrap();
     assert_eq!(
         problem_type(phone::redeem(&s, &link, DEVICE).await.unwrap_err()),

@@ -666,16 +666,13 @@ pub async fn answer(
             status,
             locked,
             closed_txns,
+            trust_revoked,
         } => {
             if locked && kind == AnswerKind::NotMe {
-                let now = state.now();
-                let revoked = state
-                    .db(move |s| trust::revoke_all(s, uid, now, "not_me"))
-                    .await?;
                 tracing::warn!(
                     user = uid.0,
-                    revoked,
-                    "login reported as not me: push locked"
+                    revoked = trust_revoked,
+                    "login reported as not me: push locked, trusted browsers revoked"
                 );
             } else if locked {
                 tracing::warn!(user = uid.0, "repeated denials: push locked");

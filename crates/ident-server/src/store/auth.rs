@@ -238,6 +238,9 @@ pub enum Applied {
         locked: bool,
         /// Other push transactions of the user ended by the lock.
         closed_txns: Vec<String>,
+        /// Trusted browsers revoked because the answer said "not me" (in
+        /// the same transaction as the lock).
+        trust_revoked: u64,
     },
 }
 

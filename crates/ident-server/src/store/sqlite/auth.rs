@@ -9,6 +9,7 @@ use serde_json::json;
 use super::SqliteStore;
 use super::audit::audit_in;
 use super::devices::{query_active_devices, query_device};
+use super::trust::revoke_all_in;
 use super::users::query_user;
 use crate::domain::LoginName;
 use crate::store::auth::Withdrawal;
@@ -234,6 +235,7 @@ impl AuthStore for SqliteStore {
             };
             let mut locked = false;
             let mut closed_txns = Vec::new();
+            let mut trust_revoked = 0;
             if a.kind != AnswerKind::Approve {
                 tx.prepare_cached("INSERT INTO denials (user_id, at, kind) VALUES (?1, ?2, ?3)")?
                     .execute(params![a.user_id.0, now, a.kind.as_str()])?;
@@ -288,6 +290,19 @@ impl AuthStore for SqliteStore {
                         .execute(params![now, t])?;
                         close_challenges(tx, t, now)?;
                     }
+                    if a.kind == AnswerKind::NotMe {
+                        trust_revoked = revoke_all_in(
+                            tx,
+                            a.user_id,
+                            now,
+                            &NewAuditEntry {
+                                actor: "system".into(),
+                                action: "trust.revoked_all",
+                                user_id: Some(a.user_id),
+                                detail: json!({"reason": "not_me"}),
+                            },
+                        )?;
+                    }
                 }
             }
             let token = if status == TxnStatus::Approved {
@@ -320,6 +335,7 @@ impl AuthStore for SqliteStore {
                 status,
                 locked,
                 closed_txns,
+                trust_revoked,
             })
         })
         .or_else(|e| match e {

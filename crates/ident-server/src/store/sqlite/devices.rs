@@ -236,11 +236,14 @@ impl DeviceStore for SqliteStore {
     ) -> Result<Option<Claimed>, StoreError> {
         self.write(|tx| {
             purge_abandoned_devices(tx, now)?;
+            // Only while the user has a mobile number on file (it may have
+            // been removed since the code was shown).
             let found: Option<(i64, i64)> = tx
                 .query_row(
-                    "SELECT id, user_id FROM enrollments
-                     WHERE token_hash = ?1 AND used_at IS NULL AND device_id IS NULL
-                       AND expires_at >= ?2",
+                    "SELECT e.id, e.user_id FROM enrollments e
+                     JOIN users u ON u.id = e.user_id AND u.phone IS NOT NULL
+                     WHERE e.token_hash = ?1 AND e.used_at IS NULL AND e.device_id IS NULL
+                       AND e.expires_at >= ?2",
                     params![&token_hash[..], now],
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )

@@ -1,6 +1,6 @@
 //! SQLite: trusted browsers.
 
-use rusqlite::{OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::SqliteStore;
 use super::audit::audit_in;
@@ -86,21 +86,33 @@ impl TrustStore for SqliteStore {
         now: i64,
         audit: &NewAuditEntry,
     ) -> Result<u64, StoreError> {
-        self.write(|tx| {
-            let n = tx.execute(
-                "UPDATE trusted_browsers SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL",
-                params![user.0, now],
-            )?;
-            if n > 0 {
-                let mut audit = audit.clone();
-                if let Some(obj) = audit.detail.as_object_mut() {
-                    obj.insert("count".into(), n.into());
-                }
-                audit_in(tx, &audit, now)?;
-            }
-            Ok(n as u64)
-        })
+        self.write(|tx| revoke_all_in(tx, user, now, audit))
     }
+}
+
+/// Revokes every trusted browser of `user` inside the caller's transaction;
+/// audits `audit` (with the count) when there was one. Also used by the
+/// answer that says "not me", so that the lock and the revocation are one
+/// commit.
+pub(super) fn revoke_all_in(
+    tx: &Connection,
+    user: UserId,
+    now: i64,
+    audit: &NewAuditEntry,
+) -> Result<u64, StoreError> {
+    let n = tx
+        .prepare_cached(
+            "UPDATE trusted_browsers SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL",
+        )?
+        .execute(params![user.0, now])?;
+    if n > 0 {
+        let mut audit = audit.clone();
+        if let Some(obj) = audit.detail.as_object_mut() {
+            obj.insert("count".into(), n.into());
+        }
+        audit_in(tx, &audit, now)?;
+    }
+    Ok(n as u64)
 }
 
 #[cfg(test)]

@@ -297,6 +297,16 @@ impl UserStore for SqliteStore {
                 "UPDATE users SET phone = ?2 WHERE id = ?1",
                 params![id.0, new],
             )?;
+            if new.is_none() {
+                // No enrollment without a mobile number: codes already shown
+                // end now (their status becomes `expired`).
+                tx.execute(
+                    "UPDATE enrollments SET expires_at = ?2
+                     WHERE user_id = ?1 AND used_at IS NULL AND device_id IS NULL
+                       AND expires_at >= ?2",
+                    params![id.0, now - 1],
+                )?;
+            }
             let old = old
                 .map(|p| {
                     PhoneNumber::parse(&p).map_err(|_| StoreError::Corrupt("user phone".into()))
@@ -389,6 +399,10 @@ impl UserStore for SqliteStore {
                 "UPDATE users SET push_locked_at = NULL, push_lock_reason = NULL WHERE id = ?1",
                 [id.0],
             )?;
+            // A fresh start: the denials that led to the lock no longer count
+            // (else one slip right after the unlock would lock push again).
+            // The audit keeps them.
+            tx.execute("DELETE FROM denials WHERE user_id = ?1", [id.0])?;
             let detail = json!({"locked_at": locked_at, "reason": reason});
             audit_change(tx, by, "push.unlocked", id, detail, now)?;
             Ok(true)
