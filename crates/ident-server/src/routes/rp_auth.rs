@@ -122,11 +122,17 @@ async fn status(
 }
 
 /// `POST /api/v1/auth/{txn}/sms`.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SmsCodeBody {
     /// The six digits the user typed (spaces are ignored).
     pub code: String,
+}
+
+impl std::fmt::Debug for SmsCodeBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SmsCodeBody { code: [REDACTED] }")
+    }
 }
 
 /// `POST /api/v1/auth/{txn}/sms`: check the SMS code the user typed.
@@ -174,4 +180,15 @@ async fn withdraw(
         return Err(ApiError::not_found("The login transaction"));
     }
     Ok(Json(service::withdraw(&state, &client, &txn).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_hides_the_sms_code() {
+        let body: SmsCodeBody = serde_json::from_str(r#"{"code": "493817"}"#).unwrap();
+        assert!(!format!("{body:?}").contains("493817"));
+    }
 }

@@ -82,7 +82,7 @@ pub struct BrowserContext {
 }
 
 /// `POST /api/v1/auth`.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[derive(Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartRequest {
     /// The user's login.
@@ -97,6 +97,30 @@ pub struct StartRequest {
     /// The browser's trust token (`auto` only).
     #[serde(default)]
     pub trust_token: Option<String>,
+}
+
+/// What `Debug` shows of a secret that may be absent.
+fn redacted(secret: Option<&String>) -> &'static str {
+    if secret.is_some() {
+        "Some([REDACTED])"
+    } else {
+        "None"
+    }
+}
+
+impl std::fmt::Debug for StartRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StartRequest")
+            .field("login", &self.login)
+            .field("method", &self.method)
+            .field("context", &self.context)
+            .field("service", &self.service)
+            .field(
+                "trust_token",
+                &format_args!("{}", redacted(self.trust_token.as_ref())),
+            )
+            .finish()
+    }
 }
 
 /// The method a login got.
@@ -126,7 +150,7 @@ pub struct Started {
 }
 
 /// A transaction's status as the portal sees it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Serialize, utoipa::ToSchema)]
 pub struct StatusView {
     /// `pending`, `approved`, `denied`, `expired`, `locked` or `withdrawn`.
     pub status: &'static str,
@@ -138,6 +162,20 @@ pub struct StatusView {
     /// browser's new trust token (hand it back as `trust_token` next time).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trust_token: Option<String>,
+}
+
+impl std::fmt::Debug for StatusView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StatusView")
+            .field("status", &self.status)
+            .field("method", &self.method)
+            .field("expires_at", &self.expires_at)
+            .field(
+                "trust_token",
+                &format_args!("{}", redacted(self.trust_token.as_ref())),
+            )
+            .finish()
+    }
 }
 
 /// 423 `push-locked`.
@@ -869,6 +907,26 @@ pub async fn withdraw(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_output_hides_trust_tokens() {
+        let start: StartRequest = serde_json::from_value(serde_json::json!({
+            "login": "1000", "method": "auto",
+            "context": {"ip": "203.0.113.9"}, "trust_token": "tt-secret-value"
+        }))
+        .unwrap();
+        let status = StatusView {
+            status: "approved",
+            method: "push".into(),
+            expires_at: 1,
+            trust_token: Some("tt-secret-value".into()),
+        };
+        for shown in [format!("{start:?}"), format!("{status:?}")] {
+            assert!(!shown.contains("tt-secret-value"), "{shown}");
+            assert!(shown.contains("Some([REDACTED])"), "{shown}");
+        }
+        assert!(format!("{start:?}").contains("203.0.113.9"));
+    }
 
     #[test]
     fn pending_past_expiry_is_expired() {

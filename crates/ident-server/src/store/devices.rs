@@ -34,7 +34,7 @@ impl DeviceStatus {
 }
 
 /// A device as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Device {
     /// Its id (the `kid` of its proofs).
     pub id: String,
@@ -59,7 +59,7 @@ pub struct Device {
 }
 
 /// A device to create.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NewDevice {
     /// A fresh random id.
     pub id: String,
@@ -73,6 +73,50 @@ pub struct NewDevice {
     pub push_provider: String,
     /// The provider's token.
     pub push_token: Option<String>,
+}
+
+/// `Debug` shows whether a device has a push token, never the token: it
+/// addresses the phone at Google or Apple.
+fn push_token_shown(token: Option<&String>) -> &'static str {
+    if token.is_some() {
+        "Some([REDACTED])"
+    } else {
+        "None"
+    }
+}
+
+impl std::fmt::Debug for Device {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Device")
+            .field("id", &self.id)
+            .field("user_id", &self.user_id)
+            .field("name", &self.name)
+            .field("platform", &self.platform)
+            .field("push_provider", &self.push_provider)
+            .field(
+                "push_token",
+                &format_args!("{}", push_token_shown(self.push_token.as_ref())),
+            )
+            .field("status", &self.status)
+            .field("created_at", &self.created_at)
+            .field("last_used_at", &self.last_used_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for NewDevice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewDevice")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("platform", &self.platform)
+            .field("push_provider", &self.push_provider)
+            .field(
+                "push_token",
+                &format_args!("{}", push_token_shown(self.push_token.as_ref())),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 /// An enrollment as stored (the token is not: only its hash is).
@@ -223,4 +267,43 @@ pub trait DeviceStore {
         audit: &NewAuditEntry,
         now: i64,
     ) -> Result<bool, StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_hides_push_tokens() {
+        let new = NewDevice {
+            id: "dev-1".into(),
+            jwk: ident_core::device_key::DeviceKey::generate()
+                .unwrap()
+                .0
+                .public_jwk(),
+            name: "Max' Handy".into(),
+            platform: "ios".into(),
+            push_provider: "apns".into(),
+            push_token: Some("apns-secret-token".into()),
+        };
+        let device = Device {
+            id: new.id.clone(),
+            user_id: UserId(1),
+            jwk: new.jwk.clone(),
+            name: new.name.clone(),
+            platform: new.platform.clone(),
+            push_provider: new.push_provider.clone(),
+            push_token: new.push_token.clone(),
+            status: DeviceStatus::Active,
+            created_at: 1,
+            last_used_at: None,
+        };
+        for shown in [format!("{new:?}"), format!("{device:?}")] {
+            assert!(!shown.contains("apns-secret-token"), "{shown}");
+            assert!(
+                shown.contains("dev-1") && shown.contains("[REDACTED]"),
+                "{shown}"
+            );
+        }
+    }
 }
