@@ -5,7 +5,8 @@
 //! delivery behind a trait lets development and tests read SMS from a file
 //! ([`FileOutbox`]), lets production use any provider that accepts a JSON POST
 //! ([`HttpSmsGateway`]), and keeps a server with neither configured from
-//! pretending to send anything ([`LogOnly`]).
+//! pretending to send anything ([`NoGateway`]: every SMS fails, so nobody is
+//! charged for a code that never left and the caller hears why).
 //!
 //! The trait is async (it returns a boxed future, so it stays object safe
 //! behind `Arc<dyn SmsGateway>` without an extra crate): the HTTP adapter
@@ -60,7 +61,7 @@ pub trait SmsGateway: Send + Sync {
     /// Sends `text` to `to`.
     fn send<'a>(&'a self, to: &'a PhoneNumber, text: &'a str) -> SendFuture<'a>;
 
-    /// A short name for logs ("file-outbox", "http", "log-only").
+    /// A short name for logs ("file-outbox", "http", "none").
     fn kind(&self) -> &'static str;
 }
 
@@ -71,7 +72,7 @@ impl std::fmt::Debug for dyn SmsGateway {
 }
 
 /// Builds the gateway `config` asks for: HTTP when `sms_http_url` is set, the
-/// file outbox when `sms_outbox` is set, otherwise [`LogOnly`].
+/// file outbox when `sms_outbox` is set, otherwise [`NoGateway`].
 /// [`Config::validate`] refuses both at once.
 pub fn from_config(
     config: &Config,
@@ -87,7 +88,7 @@ pub fn from_config(
     if let Some(path) = &config.sms_outbox {
         return Ok(Arc::new(FileOutbox::new(path.clone(), clock)));
     }
-    Ok(Arc::new(LogOnly))
+    Ok(Arc::new(NoGateway))
 }
 
 /// A bearer token for the HTTP gateway: read from the configuration, never
@@ -274,22 +275,26 @@ pub fn check_gateway_url(s: &str) -> Result<url::Url, String> {
     }
 }
 
-/// The gateway used when none is configured: it sends nothing and logs only
-/// that an SMS would have gone to a masked number — never the text.
+/// The gateway used when none is configured: it sends nothing, and says so
+/// — every `send` fails, so the service undoes the charge and the rate-limit
+/// count and answers `sms-gateway-failed` instead of waiting for a code that
+/// never went out. The log names only the masked number, never the text.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct LogOnly;
+pub struct NoGateway;
 
-impl SmsGateway for LogOnly {
+impl SmsGateway for NoGateway {
     fn send<'a>(&'a self, to: &'a PhoneNumber, _text: &'a str) -> SendFuture<'a> {
         let masked = to.masked();
         Box::pin(async move {
             tracing::warn!(to = %masked, "no SMS gateway configured; SMS not sent");
-            Ok(())
+            Err(SmsError::Config(
+                "no SMS gateway is configured (sms_outbox or sms_http_url)".into(),
+            ))
         })
     }
 
     fn kind(&self) -> &'static str {
-        "log-only"
+        "none"
     }
 }
 
@@ -345,9 +350,12 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn log_only_accepts() {
+    async fn without_a_gateway_nothing_counts_as_sent() {
         let to = PhoneNumber::parse("0151 12345678").unwrap();
-        LogOnly.send(&to, "123456").await.unwrap();
-        assert_eq!(LogOnly.kind(), "log-only");
+        assert!(matches!(
+            NoGateway.send(&to, "123456").await,
+            Err(SmsError::Config(_))
+        ));
+        assert_eq!(NoGateway.kind(), "none");
     }
 }

@@ -92,6 +92,12 @@ impl Application {
                 message: e.to_string(),
             }
         })?;
+        if sms.kind() == "none" {
+            tracing::warn!(
+                "no SMS gateway configured (sms_outbox or sms_http_url): SMS logins and \
+                 SMS confirmations will fail with sms-gateway-failed"
+            );
+        }
         let push = crate::push::from_config(&config.push).map_err(|e| ConfigError::Invalid {
             name: "push",
             message: e.to_string(),

@@ -460,6 +460,27 @@ async fn refused_sms_is_not_charged() {
 }
 
 #[tokio::test]
+async fn without_a_gateway_no_sms_is_charged() {
+    let app = common::spawn_app_with(|c| c.sms_outbox = None).await;
+    assert_eq!(app.state.sms.kind(), "none");
+    seed(&app);
+    let u = user(&app, "2000");
+    txn(&app, "txn-n", &u);
+    let e = sms::send_login_code(&app.state, &u, "txn-n")
+        .await
+        .unwrap_err();
+    assert_eq!((e.status.as_u16(), e.slug), (502, "sms-gateway-failed"));
+    let broker = user(&app, "1000");
+    assert!(
+        app.state
+            .store
+            .sms_ledger(broker.id, 0, i64::MAX, 10)
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
 async fn unreachable_gateway_is_a_clean_failure() {
     // Bind and drop a listener: nothing answers on that port.
     let port = std::net::TcpListener::bind("127.0.0.1:0")

@@ -380,7 +380,7 @@ fn run<T>(
 pub(super) mod tests {
     use super::*;
 
-    /// An in-memory store with broker 1000 (no phone), created at time 1:
+    /// An in-memory store with broker 1000 (mobile 0151 11111111), created at time 1:
     /// the start of the store modules' own tests.
     pub(in crate::store::sqlite) fn store_with_broker() -> (SqliteStore, crate::store::UserId) {
         use crate::domain::{LoginName, Role};
@@ -393,7 +393,8 @@ pub(super) mod tests {
             role: Role::Broker,
             broker_id: None,
             email: None,
-            phone: None,
+            // Devices enroll only while a mobile number is on file.
+            phone: Some(crate::domain::PhoneNumber::parse("0151 11111111").unwrap()),
         };
         let id = s.create_user(&user, 1).unwrap();
         (s, id)
