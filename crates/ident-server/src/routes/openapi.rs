@@ -31,6 +31,8 @@ pub const PARTS: &[fn() -> utoipa::openapi::OpenApi] = &[
     <RpUsersApi as OpenApi>::openapi,
     <crate::routes::rp_auth::RpAuthApi as OpenApi>::openapi,
     <crate::routes::rp_devices::RpDevicesApi as OpenApi>::openapi,
+    <crate::routes::rp_sms::RpSmsApi as OpenApi>::openapi,
+    <crate::routes::rp_trust::RpTrustApi as OpenApi>::openapi,
 ];
 
 /// The frame: title, version, the security scheme, shared schemas.

@@ -21,11 +21,19 @@ use serde::{Deserialize, Serialize};
 
 use super::rp_users::RpCaller;
 use crate::domain::{LoginName, Role};
-use crate::problem::ApiError;
+use crate::problem::{ApiError, ProblemBody};
 use crate::services::authz;
-use crate::services::ledger::{self, LedgerLine, Quarter};
+use crate::services::ledger::{self, LedgerLine, Quarter, Statement};
 use crate::state::AppState;
 use crate::store::User;
+
+/// This module's part of the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(statement, ledger_range),
+    components(schemas(Statement, LedgerResponse, LedgerLine))
+)]
+pub struct RpSmsApi;
 
 /// The routes of this module.
 pub fn router() -> Router<AppState> {
@@ -77,6 +85,23 @@ fn file_name(broker: &str, quarter: Quarter) -> String {
     format!("sms-{safe}-{}-Q{}.csv", quarter.year, quarter.q)
 }
 
+/// `GET /api/v1/brokers/{login}/sms-statements/{year}/Q{n}[.csv]`.
+#[utoipa::path(
+    get, path = "/api/v1/brokers/{login}/sms-statements/{year}/{quarter}", tag = "sms",
+    params(
+        ("login" = String, Path, description = "The broker's login"),
+        ("year" = String, Path, description = "The year, e.g. 2027"),
+        ("quarter" = String, Path, description = "`Q1` … `Q4`; `Q1.csv` (or `Accept: text/csv`) for CSV"),
+        ("Ident-Actor" = Option<String>, Header, description = "Login of the portal user this call acts for"),
+    ),
+    responses(
+        (status = 200, description = "The statement: each SMS of the quarter with net, VAT and gross totals (JSON, or CSV as asked)", body = Statement),
+        (status = 400, description = "`bad-request`: not a quarter", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: only the broker, its employees or the administrative context", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`: no such broker", body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
 async fn statement(
     caller: RpCaller,
     State(state): State<AppState>,
@@ -132,6 +157,23 @@ pub struct LedgerResponse {
     pub truncated: bool,
 }
 
+/// `GET /api/v1/brokers/{login}/sms-ledger?from=&to=`.
+#[utoipa::path(
+    get, path = "/api/v1/brokers/{login}/sms-ledger", tag = "sms",
+    params(
+        ("login" = String, Path, description = "The broker's login"),
+        ("from" = Option<i64>, Query, description = "Start (inclusive), Unix seconds; default: the beginning"),
+        ("to" = Option<i64>, Query, description = "End (exclusive), Unix seconds; default: now and later"),
+        ("Ident-Actor" = Option<String>, Header, description = "Login of the portal user this call acts for"),
+    ),
+    responses(
+        (status = 200, description = "The SMS charged to the broker in the range, oldest first", body = LedgerResponse),
+        (status = 400, description = "`bad-request`: `from`/`to` are not whole numbers", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`: no such broker", body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
 async fn ledger_range(
     caller: RpCaller,
     State(state): State<AppState>,

@@ -18,10 +18,18 @@ use serde::Serialize;
 
 use super::rp_users::RpCaller;
 use crate::domain::LoginName;
-use crate::problem::ApiError;
+use crate::problem::{ApiError, ProblemBody};
 use crate::services::{authz, trust};
 use crate::state::AppState;
 use crate::store::User;
+
+/// This module's part of the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(list, revoke_one, revoke_all),
+    components(schemas(TrustedBrowsersResponse, TrustedBrowserView, RevokedResponse))
+)]
+pub struct RpTrustApi;
 
 /// The routes of this module.
 pub fn router() -> Router<AppState> {
@@ -71,6 +79,17 @@ async fn target(state: &AppState, login: &str) -> Result<User, ApiError> {
         .ok_or_else(|| ApiError::not_found("The user"))
 }
 
+/// `GET /api/v1/users/{login}/trusted-browsers`.
+#[utoipa::path(
+    get, path = "/api/v1/users/{login}/trusted-browsers", tag = "trust",
+    params(("login" = String, Path, description = "The user's login"), ("Ident-Actor" = Option<String>, Header, description = "Login of the portal user this call acts for")),
+    responses(
+        (status = 200, description = "The browsers that skip the second factor now, newest first", body = TrustedBrowsersResponse),
+        (status = 403, description = "`forbidden`", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`: no such user", body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
 async fn list(
     caller: RpCaller,
     State(state): State<AppState>,
@@ -97,6 +116,21 @@ async fn list(
     }))
 }
 
+/// `DELETE /api/v1/users/{login}/trusted-browsers/{id}`.
+#[utoipa::path(
+    delete, path = "/api/v1/users/{login}/trusted-browsers/{id}", tag = "trust",
+    params(
+        ("login" = String, Path, description = "The user's login"),
+        ("id" = String, Path, description = "The trusted browser's id"),
+        ("Ident-Actor" = Option<String>, Header, description = "Login of the portal user this call acts for"),
+    ),
+    responses(
+        (status = 204, description = "Ended (also when it already was)"),
+        (status = 403, description = "`forbidden`: the user themself or the broker side", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`: no such user or browser (or purged after the retention)", body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
 async fn revoke_one(
     caller: RpCaller,
     State(state): State<AppState>,
@@ -118,6 +152,17 @@ pub struct RevokedResponse {
     pub revoked: u64,
 }
 
+/// `DELETE /api/v1/users/{login}/trusted-browsers`.
+#[utoipa::path(
+    delete, path = "/api/v1/users/{login}/trusted-browsers", tag = "trust",
+    params(("login" = String, Path, description = "The user's login"), ("Ident-Actor" = Option<String>, Header, description = "Login of the portal user this call acts for")),
+    responses(
+        (status = 200, description = "All ended; how many", body = RevokedResponse),
+        (status = 403, description = "`forbidden`", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`: no such user", body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
 async fn revoke_all(
     caller: RpCaller,
     State(state): State<AppState>,
