@@ -55,7 +55,7 @@ pub struct Config {
     /// codes). Empty: `http://<bound address>`, for local use and tests.
     pub public_url: String,
     /// JSON-lines file the development SMS gateway writes to; `None` with no
-    /// `sms_http_url` means SMS are only logged (by id, not content).
+    /// `sms_http_url` means no SMS can be sent (each fails, nothing is charged).
     pub sms_outbox: Option<PathBuf>,
     /// URL of an HTTP SMS provider (`POST {to, text}` with a bearer token; see
     /// `sms_gateway::HttpSmsGateway`). https, or http to loopback only.
@@ -259,7 +259,7 @@ pub struct Policy {
     pub sms_net_cents: i64,
     /// VAT in basis points (1900 = 19 %).
     pub vat_basis_points: u32,
-    /// Longest long poll in seconds.
+    /// Longest long poll in seconds (at most 60).
     pub max_wait_secs: u64,
 }
 
@@ -335,8 +335,8 @@ impl Config {
         if p.max_open_challenges == 0 || p.max_denials == 0 || p.sms_code_tries == 0 {
             return Err(invalid("policy", "limits must be at least 1"));
         }
-        if p.max_wait_secs > 300 {
-            return Err(invalid("policy.max_wait_secs", "must be at most 300"));
+        if p.max_wait_secs > 60 {
+            return Err(invalid("policy.max_wait_secs", "must be at most 60"));
         }
         if !(1..=86_400).contains(&p.denial_window_secs) {
             return Err(invalid("policy.denial_window_secs", "must be 1 to 86400"));
@@ -445,6 +445,11 @@ mod tests {
         let mut c = Config::default();
         c.policy.number_length = 7;
         assert!(c.validate().is_err());
+        let mut c = Config::default();
+        c.policy.max_wait_secs = 60;
+        assert!(c.validate().is_ok());
+        c.policy.max_wait_secs = 61;
+        assert!(c.validate().is_err(), "long polls are held 60 s at most");
         let c = Config {
             public_url: "http://id.example.de".into(),
             ..Config::default()

@@ -317,6 +317,46 @@ fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
+/// The settings that also come from `IDENT_*` variables without a flag —
+/// chiefly secrets (API key, gateway and push tokens), which are better
+/// given by the environment than written into the configuration file.
+fn apply_secret_env(
+    config: &mut Config,
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<(), String> {
+    use ident_server::sms_gateway::BearerToken;
+    if let Some(key) = var("IDENT_PORTAL_API_KEY") {
+        config.portal.api_key = Some(BearerToken::new(key));
+    }
+    if let Some(url) = var("IDENT_PORTAL_SMTP_URL") {
+        config.portal.smtp_url = Some(
+            ident_server::portal::mail::SmtpUrl::parse(&url)
+                .map_err(|e| format!("IDENT_PORTAL_SMTP_URL: {e}"))?,
+        );
+    }
+    if let Some(from) = var("IDENT_PORTAL_MAIL_FROM") {
+        config.portal.mail_from = Some(from);
+    }
+    if let Some(list) = var("IDENT_PORTAL_TRUSTED_PROXIES") {
+        config.portal.trusted_proxies =
+            ident_server::portal::client_ip::TrustedProxies::parse(list.split(','))
+                .map_err(|e| format!("IDENT_PORTAL_TRUSTED_PROXIES: {e}"))?;
+    }
+    if let Some(url) = var("IDENT_SMS_HTTP_URL") {
+        config.sms_http_url = Some(url);
+    }
+    if let Some(token) = var("IDENT_SMS_HTTP_TOKEN") {
+        config.sms_http_token = Some(BearerToken::new(token));
+    }
+    if let Some(token) = var("IDENT_FCM_TOKEN") {
+        config.push.fcm_token = Some(BearerToken::new(token));
+    }
+    if let Some(token) = var("IDENT_APNS_TOKEN") {
+        config.push.apns_token = Some(BearerToken::new(token));
+    }
+    Ok(())
+}
+
 fn serve(args: ServeArgs) -> Result<(), String> {
     let mut config = match &args.config {
         Some(path) => Config::from_file(path).map_err(|e| e.to_string())?,
@@ -338,23 +378,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         config.log_format = v;
     }
     args.retention.apply(&mut config);
-    if let Ok(key) = std::env::var("IDENT_PORTAL_API_KEY") {
-        config.portal.api_key = Some(ident_server::sms_gateway::BearerToken::new(key));
-    }
-    if let Ok(url) = std::env::var("IDENT_PORTAL_SMTP_URL") {
-        config.portal.smtp_url = Some(
-            ident_server::portal::mail::SmtpUrl::parse(&url)
-                .map_err(|e| format!("IDENT_PORTAL_SMTP_URL: {e}"))?,
-        );
-    }
-    if let Ok(from) = std::env::var("IDENT_PORTAL_MAIL_FROM") {
-        config.portal.mail_from = Some(from);
-    }
-    if let Ok(list) = std::env::var("IDENT_PORTAL_TRUSTED_PROXIES") {
-        config.portal.trusted_proxies =
-            ident_server::portal::client_ip::TrustedProxies::parse(list.split(','))
-                .map_err(|e| format!("IDENT_PORTAL_TRUSTED_PROXIES: {e}"))?;
-    }
+    apply_secret_env(&mut config, |name| std::env::var(name).ok())?;
     telemetry::init(config.log_format);
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async {
@@ -442,7 +466,49 @@ fn admin_cmd(db: &std::path::Path, action: AdminAction) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
-    use super::shell_quote;
+    use super::{Config, apply_secret_env, shell_quote};
+
+    #[test]
+    fn secrets_come_from_the_environment() {
+        let vars = [
+            ("IDENT_SMS_HTTP_URL", "https://sms.example.de/v1"),
+            ("IDENT_SMS_HTTP_TOKEN", "sms-secret"),
+            ("IDENT_FCM_TOKEN", "fcm-secret"),
+            ("IDENT_APNS_TOKEN", "apns-secret"),
+            ("IDENT_PORTAL_API_KEY", "ik_portal"),
+            ("IDENT_PORTAL_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8"),
+        ];
+        let mut c = Config::default();
+        apply_secret_env(&mut c, |n| {
+            vars.iter()
+                .find(|(k, _)| *k == n)
+                .map(|(_, v)| (*v).to_owned())
+        })
+        .unwrap();
+        assert_eq!(c.sms_http_url.as_deref(), Some("https://sms.example.de/v1"));
+        assert_eq!(
+            c.sms_http_token.as_ref().map(|t| t.expose()),
+            Some("sms-secret")
+        );
+        assert_eq!(
+            c.push.fcm_token.as_ref().map(|t| t.expose()),
+            Some("fcm-secret")
+        );
+        assert_eq!(
+            c.push.apns_token.as_ref().map(|t| t.expose()),
+            Some("apns-secret")
+        );
+        assert_eq!(
+            c.portal.api_key.as_ref().map(|t| t.expose()),
+            Some("ik_portal")
+        );
+        assert!(!c.portal.trusted_proxies.is_empty());
+        assert!(!format!("{c:?}").contains("secret"), "never in Debug");
+        let bad = apply_secret_env(&mut Config::default(), |n| {
+            (n == "IDENT_PORTAL_TRUSTED_PROXIES").then(|| "nginx".to_owned())
+        });
+        assert!(bad.unwrap_err().contains("IDENT_PORTAL_TRUSTED_PROXIES"));
+    }
 
     #[test]
     fn shell_quoting() {
