@@ -18,12 +18,15 @@ use std::time::{Duration, Instant};
 
 use common::phone::{self, DEVICE, Phone, TestServer, approve, user_ok};
 use ident_core::account::ChallengeId;
+use ident_core::account::ServerUrl;
 use ident_core::device_key::DeviceKey;
 use ident_core::enroll_link::EnrollLink;
+use ident_core::jose::EcKeyPair;
 use ident_core::ports::{Clock, ManualClock, Method as PMethod};
 use ident_core::protocol::{
     AnswerClaims, AnswerOutcome, Decision, DecisionKind, DenyReason, EnrollOutcome, MatchNumber,
-    Platform, ProblemType, ProtocolError, SmsCode, build_proof, paths,
+    Platform, ProblemType, ProofClaims, ProtocolError, PushProvider, PushRegistration, SmsCode,
+    build_proof, htu, paths,
 };
 use ident_server::admin::{self, UserSpec};
 use ident_server::config::Config;
@@ -563,6 +566,62 @@ async fn a_login_is_followed_only_by_the_key_that_started_it() {
 }
 
 #[tokio::test]
+async fn push_token_updates_and_a_code_for_a_push_login() {
+    let s = Server::start(no_edit).await;
+    let dev = Phone::enroll(&s, "1000").await;
+    let update = |push: PushRegistration| {
+        let d = dev.clone();
+        tokio::task::spawn_blocking(move || d.client.update_push_token(&d.account, &d.key(), &push))
+    };
+    update(PushRegistration {
+        provider: PushProvider::Fcm,
+        token: Some("fcm-token-0123".into()),
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let row = s
+        .state
+        .store
+        .device(dev.account.device_id.as_str())
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (row.push_provider.as_str(), row.push_token.as_deref()),
+        ("fcm", Some("fcm-token-0123"))
+    );
+    // A provider without a token is refused and changes nothing.
+    let e = update(PushRegistration {
+        provider: PushProvider::Apns,
+        token: None,
+    })
+    .await
+    .unwrap()
+    .unwrap_err();
+    assert_eq!(problem_type(e), ProblemType::BadRequest);
+    let row = s
+        .state
+        .store
+        .device(dev.account.device_id.as_str())
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.push_provider, "fcm");
+
+    // An SMS code for a push login.
+    let t = start_ok(&s, "1000", "push").await;
+    let r = s
+        .rp(
+            Method::POST,
+            &format!("/api/v1/auth/{}/sms", t["txn"].as_str().unwrap()),
+        )
+        .json(&json!({"code": "123456"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(r, 409, "not-sms").await;
+}
+
+#[tokio::test]
 async fn fourth_open_login_is_refused() {
     let s = Server::start(no_edit).await;
     let dev = Phone::enroll(&s, "1000").await;
@@ -699,10 +758,10 @@ async fn an_answer_authenticates_itself_and_counts_once() {
     let txn = t["txn"].as_str().unwrap().to_owned();
     let n = t["number"].as_str().unwrap().to_owned();
     let ca = a.fetch(None).await.remove(0);
-    let sign = |key: &DeviceKey, kid: &str, iat: i64| {
+    let signed = |key: &DeviceKey, kid: &str, iat: i64, aud: &ServerUrl| {
         let claims = AnswerClaims {
             jti: ca.id().clone(),
-            aud: a.account.server.clone(),
+            aud: aud.clone(),
             iat,
             decision: DecisionKind::Approve,
             nm: Some(MatchNumber::parse(&n).unwrap()),
@@ -710,8 +769,34 @@ async fn an_answer_authenticates_itself_and_counts_once() {
         };
         key.sign_answer(kid, &claims, &user_ok()).unwrap()
     };
+    let sign = |key: &DeviceKey, kid: &str, iat: i64| signed(key, kid, iat, &a.account.server);
     let now = s.clock.now().secs();
     let a_id = a.account.device_id.as_str();
+    let elsewhere = ServerUrl::parse("https://id.other-bank.example").unwrap();
+    // A second login, so that there is another challenge to misaddress to.
+    start_ok(&s, "1000", "push").await;
+    let other = a
+        .fetch(None)
+        .await
+        .into_iter()
+        .find(|c| c.id() != ca.id())
+        .unwrap();
+    assert_problem(
+        post_answer(&s, &a, other.id(), &sign(&a.key(), a_id, now)).await,
+        400,
+        "answer-wrong-challenge",
+    )
+    .await;
+    let url = a.account.server.join(&paths::answer(ca.id())).unwrap();
+    let r = s
+        .http
+        .post(url.as_str())
+        .header("content-type", "application/json")
+        .body("{\"answer\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(r, 400, "bad-request").await;
 
     // Refused, and nothing changes: not a JWS; a device that does not exist;
     // A's name on B's signature; A's own signature but 61 s old.
@@ -720,6 +805,12 @@ async fn an_answer_authenticates_itself_and_counts_once() {
         (sign(&a.key(), "no-such-device", now), 401, "device-unknown"),
         (sign(&b.key(), a_id, now), 401, "bad-signature"),
         (sign(&a.key(), a_id, now - 61), 400, "answer-invalid"),
+        (sign(&a.key(), a_id, now + 3_600), 400, "answer-invalid"),
+        (
+            signed(&a.key(), a_id, now, &elsewhere),
+            400,
+            "answer-invalid",
+        ),
     ] {
         assert_problem(post_answer(&s, &a, ca.id(), &answer).await, code, slug).await;
     }
@@ -751,6 +842,7 @@ async fn raw_get(s: &Server, url: &str, proof: Option<&str>) -> reqwest::Respons
 async fn forged_and_replayed_proofs_survive_a_restart() {
     let s = Server::start(no_edit).await;
     let dev = Phone::enroll(&s, "1000").await;
+    let kid = &dev.account.device_id;
     let url = dev.account.server.join(paths::CHALLENGES).unwrap();
     let now = s.clock.now();
     let proof = build_proof(
@@ -819,6 +911,36 @@ async fn forged_and_replayed_proofs_survive_a_restart() {
         raw_get(&s, url.as_str(), Some(&old)).await,
         401,
         "proof-expired",
+    )
+    .await;
+    // From the future, for another URL, or not a proof (right key, other `typ`).
+    let ahead = build_proof(&dev.key(), Some(kid), PMethod::Get, &url, now.plus(61)).unwrap();
+    assert_problem(
+        raw_get(&s, url.as_str(), Some(&ahead)).await,
+        401,
+        "proof-future",
+    )
+    .await;
+    let other_url = dev.account.server.join(paths::PUSH_TOKEN).unwrap();
+    let misdirected = build_proof(&dev.key(), Some(kid), PMethod::Get, &other_url, now).unwrap();
+    assert_problem(
+        raw_get(&s, url.as_str(), Some(&misdirected)).await,
+        401,
+        "proof-invalid",
+    )
+    .await;
+    let pair = EcKeyPair::from_pkcs8(dev.pkcs8()).unwrap();
+    let claims = ProofClaims {
+        htm: "GET".into(),
+        htu: htu(&url),
+        iat: now.secs(),
+        jti: "AAECAwQFBgcICQoLDA0ODw".into(),
+    };
+    let not_a_proof = ident_core::jose::sign(&pair, "JWT", Some(kid.as_str()), &claims).unwrap();
+    assert_problem(
+        raw_get(&s, url.as_str(), Some(&not_a_proof)).await,
+        401,
+        "proof-invalid",
     )
     .await;
 

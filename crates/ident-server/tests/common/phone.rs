@@ -109,6 +109,11 @@ pub struct Phone {
 }
 
 impl Phone {
+    /// The device key's PKCS#8 (for tests that sign what the app never would).
+    pub fn pkcs8(&self) -> &SecretBytes {
+        &self.pkcs8
+    }
+
     /// Enrolls [`DEVICE`] for `login` through the relying-party API.
     pub async fn enroll(server: &impl TestServer, login: &str) -> Phone {
         Phone::enroll_as(server, login, DEVICE).await
