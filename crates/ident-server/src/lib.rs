@@ -27,6 +27,7 @@ pub mod password;
 pub mod portal;
 pub mod problem;
 pub mod push;
+pub mod redact;
 pub mod routes;
 pub mod services;
 pub mod sms_gateway;

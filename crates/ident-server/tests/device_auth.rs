@@ -322,12 +322,9 @@ async fn long_poll_is_woken_by_a_new_challenge() {
     assert!(t.elapsed() >= Duration::from_millis(900));
 }
 
-#[tokio::test]
-async fn deny_and_wrong_numbers_lock_push_then_sms_fallback() {
-    let s = Server::start(no_edit).await;
-    let dev = Phone::enroll(&s, "1000").await;
-    // 1: plain deny.
-    let t1 = start_ok(&s, "1000", "push").await;
+/// Starts a push login for `login` and denies it on `dev`.
+async fn deny_a_push_login(s: &Server, dev: &Phone, login: &str) {
+    let t = start_ok(s, login, "push").await;
     let c = dev.fetch(None).await.remove(0);
     assert_eq!(
         dev.answer(&c, Decision::Deny { reason: None })
@@ -336,9 +333,17 @@ async fn deny_and_wrong_numbers_lock_push_then_sms_fallback() {
         AnswerOutcome::Denied
     );
     assert_eq!(
-        status(&s, t1["txn"].as_str().unwrap(), 0).await["status"],
+        status(s, t["txn"].as_str().unwrap(), 0).await["status"],
         "denied"
     );
+}
+
+#[tokio::test]
+async fn deny_and_wrong_numbers_lock_push_then_sms_fallback() {
+    let s = Server::start(no_edit).await;
+    let dev = Phone::enroll(&s, "1000").await;
+    // 1: plain deny.
+    deny_a_push_login(&s, &dev, "1000").await;
     // 2 and 3: wrong numbers count as denials; the third locks.
     let mut last = String::new();
     for _ in 0..2 {
@@ -391,18 +396,7 @@ async fn deny_and_wrong_numbers_lock_push_then_sms_fallback() {
         .await
         .unwrap();
     assert!(r.status().is_success(), "{}", r.status());
-    let t = start_ok(&s, "1000", "push").await;
-    let c = dev.fetch(None).await.remove(0);
-    assert_eq!(
-        dev.answer(&c, Decision::Deny { reason: None })
-            .await
-            .unwrap(),
-        AnswerOutcome::Denied
-    );
-    assert_eq!(
-        status(&s, t["txn"].as_str().unwrap(), 0).await["status"],
-        "denied"
-    );
+    deny_a_push_login(&s, &dev, "1000").await;
     assert_eq!(s.user("1000").push_lock_reason, None);
     start_ok(&s, "1000", "push").await;
 }
@@ -974,6 +968,17 @@ async fn restart_in_the_middle_of_a_login() {
     );
 }
 
+/// `GET /api/v1/enrollments/{id}` as the portal reads it.
+async fn enrollment_status(s: &Server, id: impl std::fmt::Display) -> Value {
+    s.rp(Method::GET, &format!("/api/v1/enrollments/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn enrollment_codes_are_single_use_and_need_a_phone() {
     let s = Server::start(no_edit).await;
@@ -987,14 +992,7 @@ async fn enrollment_codes_are_single_use_and_need_a_phone() {
     let e = phone::new_enrollment(&s, "2000").await;
     let id = e["id"].as_i64().unwrap();
     assert!(e["link"].as_str().unwrap().contains("/e#"));
-    let st: Value = s
-        .rp(Method::GET, &format!("/api/v1/enrollments/{id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let st: Value = enrollment_status(&s, id).await;
     assert_eq!(st["status"], "pending");
     let svg = s
         .rp(Method::GET, &format!("/api/v1/enrollments/{id}/qr.svg"))
@@ -1040,14 +1038,7 @@ async fn enrollment_codes_are_single_use_and_need_a_phone() {
     assert_eq!(ok, 1);
     let e2 = phone::redeem(&s, &link, DEVICE).await.unwrap_err();
     assert_eq!(problem_type(e2), ProblemType::EnrollTokenInvalid);
-    let st: Value = s
-        .rp(Method::GET, &format!("/api/v1/enrollments/{id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let st: Value = enrollment_status(&s, id).await;
     assert_eq!(st["status"], "completed");
     assert!(st["device_id"].is_string());
     let r = s
@@ -1065,14 +1056,7 @@ async fn enrollment_codes_are_single_use_and_need_a_phone() {
         problem_type(phone::redeem(&s, &link, DEVICE).await.unwrap_err()),
         ProblemType::EnrollTokenInvalid
     );
-    let st: Value = s
-        .rp(Method::GET, &format!("/api/v1/enrollments/{}", e["id"]))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let st: Value = enrollment_status(&s, &e["id"]).await;
     assert_eq!(st["status"], "expired");
 
     // A code shown before the mobile number was removed no longer enrolls.
@@ -1088,14 +1072,7 @@ async fn enrollment_codes_are_single_use_and_need_a_phone() {
         problem_type(phone::redeem(&s, &link, DEVICE).await.unwrap_err()),
         ProblemType::EnrollTokenInvalid
     );
-    let st: Value = s
-        .rp(Method::GET, &format!("/api/v1/enrollments/{}", e["id"]))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let st: Value = enrollment_status(&s, &e["id"]).await;
     assert_eq!(st["status"], "expired");
 }
 
@@ -1132,14 +1109,7 @@ async fn enrollment_with_sms_confirmation() {
     let done = confirm(code).await.unwrap().unwrap();
     assert_eq!(done.account.login, "2000");
     assert_eq!(done.label, "User 2000");
-    let st: Value = s
-        .rp(Method::GET, &format!("/api/v1/enrollments/{}", e["id"]))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let st: Value = enrollment_status(&s, &e["id"]).await;
     assert_eq!(st["status"], "completed");
     // Three wrong codes end an enrollment.
     let e = phone::new_enrollment(&s, "1000").await;
@@ -1173,14 +1143,7 @@ async fn enrollment_with_sms_confirmation() {
             (ProblemType::EnrollTokenInvalid, None)
         ]
     );
-    let st: Value = s
-        .rp(Method::GET, &format!("/api/v1/enrollments/{}", e["id"]))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let st: Value = enrollment_status(&s, &e["id"]).await;
     assert_eq!(st["status"], "expired");
 }
 

@@ -89,6 +89,15 @@ fn wrong(code: &str) -> String {
     format!("{d}{}", &code[1..])
 }
 
+/// The SMS charged to broker 1000 (the broker of every seeded user).
+fn ledger_of_broker(app: &common::TestApp) -> Vec<ident_server::store::sms::LedgerEntry> {
+    let broker = user(app, "1000");
+    app.state
+        .store
+        .sms_ledger(broker.id, 0, i64::MAX, 10)
+        .unwrap()
+}
+
 #[tokio::test]
 async fn login_code_round_trip() {
     let app = common::spawn_app().await;
@@ -130,12 +139,7 @@ async fn login_code_round_trip() {
     );
 
     // Charged to broker 1000, audited with the masked number only.
-    let broker = user(&app, "1000");
-    let ledger = app
-        .state
-        .store
-        .sms_ledger(broker.id, 0, i64::MAX, 10)
-        .unwrap();
+    let ledger = ledger_of_broker(&app);
     assert_eq!(ledger.len(), 1);
     assert_eq!(ledger[0].purpose, SmsPurpose::Login);
     assert_eq!(ledger[0].phone_masked, "+49…678");
@@ -297,14 +301,7 @@ async fn refusals_change_nothing() {
     assert_eq!(e.status.as_u16(), 404);
 
     assert!(outbox(&app).is_empty());
-    let broker = user(&app, "1000");
-    assert!(
-        app.state
-            .store
-            .sms_ledger(broker.id, 0, i64::MAX, 10)
-            .unwrap()
-            .is_empty()
-    );
+    assert!(ledger_of_broker(&app).is_empty(), "nothing charged");
     assert_eq!(
         sms::check_login_code(&app.state, "no-such-txn", "123456")
             .await
@@ -348,12 +345,7 @@ async fn enrollment_codes_are_charged_and_verifiable() {
         &code,
         &sent.code_hash
     ));
-    let broker = user(&app, "1000");
-    let ledger = app
-        .state
-        .store
-        .sms_ledger(broker.id, 0, i64::MAX, 10)
-        .unwrap();
+    let ledger = ledger_of_broker(&app);
     assert_eq!(ledger.len(), 1);
     assert_eq!(ledger[0].purpose, SmsPurpose::Enrollment);
 }
@@ -433,14 +425,7 @@ async fn refused_sms_is_not_charged() {
         .unwrap_err();
     assert_eq!((e.status.as_u16(), e.slug), (502, "sms-gateway-failed"));
     assert_eq!(seen.lock().unwrap().len(), 1);
-    let broker = user(&app, "1000");
-    assert!(
-        app.state
-            .store
-            .sms_ledger(broker.id, 0, i64::MAX, 10)
-            .unwrap()
-            .is_empty()
-    );
+    assert!(ledger_of_broker(&app).is_empty(), "nothing charged");
     let actions: Vec<String> = app
         .state
         .store
@@ -470,14 +455,7 @@ async fn without_a_gateway_no_sms_is_charged() {
         .await
         .unwrap_err();
     assert_eq!((e.status.as_u16(), e.slug), (502, "sms-gateway-failed"));
-    let broker = user(&app, "1000");
-    assert!(
-        app.state
-            .store
-            .sms_ledger(broker.id, 0, i64::MAX, 10)
-            .unwrap()
-            .is_empty()
-    );
+    assert!(ledger_of_broker(&app).is_empty(), "nothing charged");
 }
 
 #[tokio::test]

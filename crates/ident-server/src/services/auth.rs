@@ -99,15 +99,6 @@ pub struct StartRequest {
     pub trust_token: Option<String>,
 }
 
-/// What `Debug` shows of a secret that may be absent.
-fn redacted(secret: Option<&String>) -> &'static str {
-    if secret.is_some() {
-        "Some([REDACTED])"
-    } else {
-        "None"
-    }
-}
-
 impl std::fmt::Debug for StartRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StartRequest")
@@ -117,7 +108,7 @@ impl std::fmt::Debug for StartRequest {
             .field("service", &self.service)
             .field(
                 "trust_token",
-                &format_args!("{}", redacted(self.trust_token.as_ref())),
+                &crate::redact::optional(self.trust_token.as_ref()),
             )
             .finish()
     }
@@ -172,7 +163,7 @@ impl std::fmt::Debug for StatusView {
             .field("expires_at", &self.expires_at)
             .field(
                 "trust_token",
-                &format_args!("{}", redacted(self.trust_token.as_ref())),
+                &crate::redact::optional(self.trust_token.as_ref()),
             )
             .finish()
     }

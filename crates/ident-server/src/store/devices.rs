@@ -75,16 +75,8 @@ pub struct NewDevice {
     pub push_token: Option<String>,
 }
 
-/// `Debug` shows whether a device has a push token, never the token: it
-/// addresses the phone at Google or Apple.
-fn push_token_shown(token: Option<&String>) -> &'static str {
-    if token.is_some() {
-        "Some([REDACTED])"
-    } else {
-        "None"
-    }
-}
-
+// `Debug` shows whether a device has a push token, never the token: it
+// addresses the phone at Google or Apple.
 impl std::fmt::Debug for Device {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Device")
@@ -95,7 +87,7 @@ impl std::fmt::Debug for Device {
             .field("push_provider", &self.push_provider)
             .field(
                 "push_token",
-                &format_args!("{}", push_token_shown(self.push_token.as_ref())),
+                &crate::redact::optional(self.push_token.as_ref()),
             )
             .field("status", &self.status)
             .field("created_at", &self.created_at)
@@ -113,7 +105,7 @@ impl std::fmt::Debug for NewDevice {
             .field("push_provider", &self.push_provider)
             .field(
                 "push_token",
-                &format_args!("{}", push_token_shown(self.push_token.as_ref())),
+                &crate::redact::optional(self.push_token.as_ref()),
             )
             .finish_non_exhaustive()
     }
