@@ -162,6 +162,7 @@ impl Application {
     ) -> Result<(), StartupError> {
         // The hourly purge of old records; stopped after the last request.
         let retention = crate::services::retention::spawn(self.state.clone());
+        let wakeups = Arc::clone(&self.state.wakeups);
         let mut app = routes::router(self.state);
         if let Some(portal) = self.portal {
             app = app.merge(crate::portal::router(portal));
@@ -169,7 +170,11 @@ impl Application {
         // The peer address reaches handlers (the portal shows it on the device).
         let app = app.into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                // Open long polls answer now instead of holding the shutdown.
+                wakeups.close();
+            })
             .await
             .map_err(StartupError::Serve);
         retention.stop().await;

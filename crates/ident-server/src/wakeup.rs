@@ -9,6 +9,10 @@
 //! every wake-up, so a spurious or coalesced wake-up costs one query and no
 //! correctness.
 //!
+//! On shutdown ([`Wakeups::close`]) every wait ends at once, so that a
+//! graceful shutdown does not hold open long polls for their full `wait`:
+//! each answers with what it has (no challenges yet, still pending).
+//!
 //! One process only: the notifications live in memory. With several server
 //! instances on one database (PostgreSQL), the writer would also publish the
 //! key (`LISTEN/NOTIFY` on a channel per kind) and each instance would call
@@ -18,6 +22,7 @@
 
 use std::collections::HashMap;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -76,6 +81,9 @@ impl Topic {
 pub struct Wakeups {
     devices: Topic,
     txns: Topic,
+    /// Set by [`Wakeups::close`]; woken waits then end.
+    closing: AtomicBool,
+    closed: Arc<Notify>,
 }
 
 impl std::fmt::Debug for Wakeups {
@@ -91,18 +99,28 @@ impl std::fmt::Debug for Wakeups {
 /// [`Wakeups::txn`] returned it are not lost.
 pub struct Waiter {
     notified: Pin<Box<OwnedNotified>>,
+    closed: Pin<Box<OwnedNotified>>,
 }
 
 impl Waiter {
-    fn arm(notify: Arc<Notify>) -> Self {
+    fn arm(notify: Arc<Notify>, closed: &Arc<Notify>) -> Self {
         let mut notified = Box::pin(notify.notified_owned());
         notified.as_mut().enable();
-        Self { notified }
+        let mut closed = Box::pin(Arc::clone(closed).notified_owned());
+        closed.as_mut().enable();
+        Self { notified, closed }
     }
 
-    /// Waits until notified or `timeout` has passed; true when notified.
+    /// Waits until notified, the service closes, or `timeout` has passed;
+    /// true when notified or closing.
     pub async fn wait(self, timeout: Duration) -> bool {
-        tokio::time::timeout(timeout, self.notified).await.is_ok()
+        let woken = async {
+            tokio::select! {
+                () = self.notified => {}
+                () = self.closed => {}
+            }
+        };
+        tokio::time::timeout(timeout, woken).await.is_ok()
     }
 }
 
@@ -114,12 +132,25 @@ impl Wakeups {
 
     /// Arms a wait for news for device `id` (a new challenge).
     pub fn device(&self, id: &str) -> Waiter {
-        Waiter::arm(self.devices.subscribe(id))
+        Waiter::arm(self.devices.subscribe(id), &self.closed)
     }
 
     /// Arms a wait for news of login transaction `id` (a decision).
     pub fn txn(&self, id: &str) -> Waiter {
-        Waiter::arm(self.txns.subscribe(id))
+        Waiter::arm(self.txns.subscribe(id), &self.closed)
+    }
+
+    /// The service is shutting down: every wait armed now or later ends at
+    /// once, and long polls answer with what they have.
+    pub fn close(&self) {
+        self.closing.store(true, Ordering::SeqCst);
+        self.closed.notify_waiters();
+    }
+
+    /// Whether [`close`](Self::close) was called; long polls check it after
+    /// arming (a close before the arming sends no notification).
+    pub fn closing(&self) -> bool {
+        self.closing.load(Ordering::SeqCst)
     }
 
     /// Wakes every wait armed for device `id`.
@@ -155,6 +186,19 @@ mod tests {
         // Dropped waiters leave only dead entries, swept later.
         w.notify_txn("t1");
         assert!(w.txns.len() <= 2);
+    }
+
+    #[tokio::test]
+    async fn closing_ends_every_wait() {
+        let w = Wakeups::new();
+        let armed = w.txn("t");
+        assert!(!w.closing());
+        w.close();
+        assert!(w.closing());
+        assert!(
+            armed.wait(Duration::from_secs(30)).await,
+            "ended by the close"
+        );
     }
 
     #[tokio::test]

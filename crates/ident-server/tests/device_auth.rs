@@ -950,6 +950,49 @@ async fn forged_and_replayed_proofs_survive_a_restart() {
 }
 
 #[tokio::test]
+async fn shutting_down_ends_open_long_polls() {
+    let mut s = Server::start(no_edit).await;
+    Phone::enroll(&s, "1000").await;
+    let t = start_ok(&s, "1000", "push").await;
+    // The portal waits for 1000's decision; 2000's phone waits for a login.
+    let dev = Phone::enroll(&s, "2000").await;
+    let status = {
+        let r = s.rp(
+            Method::GET,
+            &format!("/api/v1/auth/{}?wait=60", t["txn"].as_str().unwrap()),
+        );
+        tokio::spawn(async move { r.send().await.unwrap() })
+    };
+    let phone = {
+        let d = dev.clone();
+        tokio::task::spawn_blocking(move || {
+            d.client.pending_challenges(&d.account, &d.key(), Some(60))
+        })
+    };
+    // Both polls are waiting once each has armed its wake-up.
+    for _ in 0..1_000 {
+        let armed = format!("{:?}", s.state.wakeups);
+        if armed.contains("devices: 1") && armed.contains("txns: 1") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (tx, handle) = s.stop.take().unwrap();
+    tx.send(()).unwrap();
+    // Well inside the 60 s wait: the shutdown does not sit out the polls.
+    tokio::time::timeout(Duration::from_secs(20), handle)
+        .await
+        .expect("the server stopped without waiting out the long polls")
+        .unwrap();
+    let r = status.await.unwrap();
+    assert_eq!(common::json(r, 200).await["status"], "pending");
+    assert!(
+        phone.await.unwrap().unwrap().is_empty(),
+        "no login for 2000"
+    );
+}
+
+#[tokio::test]
 async fn restart_in_the_middle_of_a_login() {
     let s = Server::start(no_edit).await;
     let dev = Phone::enroll(&s, "1000").await;

@@ -168,7 +168,7 @@ async fn challenges(
             .db(move |s| s.open_challenges(&id, now, MAX_LIST))
             .await?;
         let left = deadline.saturating_duration_since(Instant::now());
-        if !list.is_empty() || left.is_zero() {
+        if !list.is_empty() || left.is_zero() || state.wakeups.closing() {
             return Ok(Json(ChallengesResponse { challenges: list }).into_response());
         }
         waiter.wait(left).await;

@@ -503,7 +503,7 @@ pub async fn status(
         let now = state.now();
         let status = effective_status(&txn, now);
         let left = deadline.saturating_duration_since(Instant::now());
-        if status != TxnStatus::Pending || left.is_zero() {
+        if status != TxnStatus::Pending || left.is_zero() || state.wakeups.closing() {
             let trust_token = if status == TxnStatus::Approved {
                 stored_trust_token(state, &txn)
             } else {
