@@ -322,8 +322,9 @@ async fn long_poll_is_woken_by_a_new_challenge() {
     assert!(t.elapsed() >= Duration::from_millis(900));
 }
 
-/// Starts a push login for `login` and denies it on `dev`.
-async fn deny_a_push_login(s: &Server, dev: &Phone, login: &str) {
+/// Starts a push login for `login`, denies it on `dev`, and returns the
+/// login's status then (`denied`, or `locked` when this denial locked push).
+async fn deny_a_push_login(s: &Server, dev: &Phone, login: &str) -> Value {
     let t = start_ok(s, login, "push").await;
     let c = dev.fetch(None).await.remove(0);
     assert_eq!(
@@ -332,10 +333,7 @@ async fn deny_a_push_login(s: &Server, dev: &Phone, login: &str) {
             .unwrap(),
         AnswerOutcome::Denied
     );
-    assert_eq!(
-        status(s, t["txn"].as_str().unwrap(), 0).await["status"],
-        "denied"
-    );
+    status(s, t["txn"].as_str().unwrap(), 0).await["status"].clone()
 }
 
 #[tokio::test]
@@ -343,7 +341,7 @@ async fn deny_and_wrong_numbers_lock_push_then_sms_fallback() {
     let s = Server::start(no_edit).await;
     let dev = Phone::enroll(&s, "1000").await;
     // 1: plain deny.
-    deny_a_push_login(&s, &dev, "1000").await;
+    assert_eq!(deny_a_push_login(&s, &dev, "1000").await, "denied");
     // 2 and 3: wrong numbers count as denials; the third locks.
     let mut last = String::new();
     for _ in 0..2 {
@@ -396,7 +394,7 @@ async fn deny_and_wrong_numbers_lock_push_then_sms_fallback() {
         .await
         .unwrap();
     assert!(r.status().is_success(), "{}", r.status());
-    deny_a_push_login(&s, &dev, "1000").await;
+    assert_eq!(deny_a_push_login(&s, &dev, "1000").await, "denied");
     assert_eq!(s.user("1000").push_lock_reason, None);
     start_ok(&s, "1000", "push").await;
 }
@@ -613,6 +611,37 @@ async fn push_token_updates_and_a_code_for_a_push_login() {
         .await
         .unwrap();
     assert_problem(r, 409, "not-sms").await;
+}
+
+fn four_digit_numbers(c: &mut Config) {
+    c.policy.number_length = 4;
+}
+
+#[tokio::test]
+async fn denials_count_within_the_window_and_a_lock_survives_a_restart() {
+    let s = Server::start(four_digit_numbers).await;
+    let dev = Phone::enroll(&s, "1000").await;
+    // The number has the configured length, and the phone answers with it.
+    let t = start_ok(&s, "1000", "push").await;
+    let n = t["number"].as_str().unwrap().to_owned();
+    assert_eq!(n.len(), 4, "{n}");
+    let c = dev.fetch(None).await.remove(0);
+    assert_eq!(
+        dev.answer(&c, approve(&n)).await.unwrap(),
+        AnswerOutcome::Approved
+    );
+    // Two denials, then the window passes: a third one later does not lock.
+    assert_eq!(deny_a_push_login(&s, &dev, "1000").await, "denied");
+    assert_eq!(deny_a_push_login(&s, &dev, "1000").await, "denied");
+    s.clock.advance(601);
+    assert_eq!(deny_a_push_login(&s, &dev, "1000").await, "denied");
+    assert_eq!(s.user("1000").push_lock_reason, None);
+    // Two more within ten minutes of it: locked, and still after a restart.
+    assert_eq!(deny_a_push_login(&s, &dev, "1000").await, "denied");
+    assert_eq!(deny_a_push_login(&s, &dev, "1000").await, "locked");
+    assert_eq!(s.user("1000").push_lock_reason.as_deref(), Some("denials"));
+    let s = s.restart().await;
+    assert_problem(start(&s, "1000", "push").await, 423, "push-locked").await;
 }
 
 #[tokio::test]
