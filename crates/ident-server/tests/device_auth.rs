@@ -1260,6 +1260,49 @@ async fn devices_are_removed_by_the_portal_or_themselves() {
 }
 
 #[tokio::test]
+async fn another_broker_neither_sees_nor_removes_a_customers_devices() {
+    let s = Server::start(no_edit).await;
+    admin::create_user(
+        s.state.store.as_ref(),
+        &UserSpec {
+            login: "3000".into(),
+            name: Some("Andere Makler GmbH".into()),
+            role: Role::Broker,
+            broker: None,
+            phone: None,
+            email: None,
+            password: zeroize::Zeroizing::new("demo-passwort".into()),
+        },
+        T0,
+    )
+    .unwrap();
+    let phone = Phone::enroll(&s, "2000").await;
+    let list = "/api/v1/users/2000/devices";
+    let one = format!("{list}/{}", phone.account.device_id);
+    let as_actor = |method: Method, path: &str, actor: &str| {
+        s.rp(method, path)
+            .header("Ident-Actor", actor.to_owned())
+            .send()
+    };
+    assert_problem(
+        as_actor(Method::GET, list, "3000").await.unwrap(),
+        403,
+        "forbidden",
+    )
+    .await;
+    assert_problem(
+        as_actor(Method::DELETE, &one, "3000").await.unwrap(),
+        403,
+        "forbidden",
+    )
+    .await;
+    // The customer's own broker sees the device; it is still there.
+    let r = as_actor(Method::GET, list, "1000").await.unwrap();
+    let devices = common::json(r, 200).await;
+    assert_eq!(devices["devices"].as_array().unwrap().len(), 1, "{devices}");
+}
+
+#[tokio::test]
 async fn bad_login_requests_are_refused() {
     let s = Server::start(no_edit).await;
     let r = s
