@@ -34,6 +34,7 @@ use serde_json::json;
 
 use crate::problem::ApiError;
 use crate::state::AppState;
+use crate::store::trust::revoked_all_audit;
 use crate::store::{NewAuditEntry, Store, StoreError, TrustedBrowser, User, UserId};
 
 /// The JWS `typ` of trust tokens.
@@ -222,13 +223,7 @@ pub fn revoke_all(
     now: i64,
     reason: &str,
 ) -> Result<u64, StoreError> {
-    let audit = NewAuditEntry {
-        actor: "system".into(),
-        action: "trust.revoked_all",
-        user_id: Some(user),
-        detail: json!({"reason": reason}),
-    };
-    store.revoke_trusted_browsers(user, now, &audit)
+    store.revoke_trusted_browsers(user, now, &revoked_all_audit(user, reason))
 }
 
 /// Revokes the trusted browser `id` of `user`, audited as `trust.revoked` by

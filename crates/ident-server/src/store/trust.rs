@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 
-use super::{StoreError, UserId};
+use super::{NewAuditEntry, StoreError, UserId};
 
 /// A trusted browser as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -26,6 +26,18 @@ pub struct TrustedBrowser {
     pub expires_at: i64,
     /// When it was revoked, if it was.
     pub revoked_at: Option<i64>,
+}
+
+/// The audit entry of revoking all of `user`'s trusted browsers for
+/// `reason` (the count is added when it is written): one shape for the
+/// interval and phone changes and for "not me".
+pub fn revoked_all_audit(user: UserId, reason: &str) -> NewAuditEntry {
+    NewAuditEntry {
+        actor: "system".into(),
+        action: "trust.revoked_all",
+        user_id: Some(user),
+        detail: serde_json::json!({ "reason": reason }),
+    }
 }
 
 /// Storage of trusted browsers.

@@ -18,6 +18,7 @@ use crate::store::auth::{
     Txn, TxnStatus,
 };
 use crate::store::devices::Device;
+use crate::store::trust::revoked_all_audit;
 use crate::store::{AuthStore, NewAuditEntry, StoreError, User, UserId};
 
 const TXN_COLUMNS: &str = "id, user_id, api_key_id, method, status, number, ip, user_agent, \
@@ -291,17 +292,8 @@ impl AuthStore for SqliteStore {
                         close_challenges(tx, t, now)?;
                     }
                     if a.kind == AnswerKind::NotMe {
-                        trust_revoked = revoke_all_in(
-                            tx,
-                            a.user_id,
-                            now,
-                            &NewAuditEntry {
-                                actor: "system".into(),
-                                action: "trust.revoked_all",
-                                user_id: Some(a.user_id),
-                                detail: json!({"reason": "not_me"}),
-                            },
-                        )?;
+                        let audit = revoked_all_audit(a.user_id, "not_me");
+                        trust_revoked = revoke_all_in(tx, a.user_id, now, &audit)?;
                     }
                 }
             }
