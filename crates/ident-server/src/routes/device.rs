@@ -80,6 +80,31 @@ async fn authenticate(
     method: Method,
     path: &str,
 ) -> Result<Device, ApiError> {
+    let checked = check_request(state, headers, method, path).await;
+    if let Err(e) = &checked {
+        log_refusal(path, e);
+    }
+    checked
+}
+
+/// Leaves a trace of a device request refused for who sent it (no proof,
+/// a forged, stale or replayed one, an unknown device) or for what it
+/// answered: operators see attacks and broken clients. Only the problem's
+/// slug and the path are logged — never the proof or the answer.
+fn log_refusal(path: &str, e: &ApiError) {
+    let suspicious = e.status == StatusCode::UNAUTHORIZED || e.slug.starts_with("answer-");
+    if suspicious {
+        tracing::warn!(problem = e.slug, path, "device request refused");
+    }
+}
+
+/// [`authenticate`] without the log.
+async fn check_request(
+    state: &AppState,
+    headers: &HeaderMap,
+    method: Method,
+    path: &str,
+) -> Result<Device, ApiError> {
     let proof = proof_header(headers)?;
     let kid = match proof_kid(&proof) {
         Ok(Some(kid)) => kid,
@@ -186,7 +211,9 @@ async fn answer(
         return Err(ApiError::from(ProblemType::ChallengeNotFound));
     };
     let req: AnswerRequest = body(&bytes)?;
-    let status = auth_service::answer(&state, &cid, &req.answer).await?;
+    let status = auth_service::answer(&state, &cid, &req.answer)
+        .await
+        .inspect_err(|e| log_refusal("/device/v1/challenges/{id}/answer", e))?;
     Ok(Json(AnswerResponse { status }).into_response())
 }
 
