@@ -213,7 +213,7 @@ async fn answer(
     let req: AnswerRequest = body(&bytes)?;
     let status = auth_service::answer(&state, &cid, &req.answer)
         .await
-        .inspect_err(|e| log_refusal("/device/v1/challenges/{id}/answer", e))?;
+        .inspect_err(|e| log_refusal(ANSWER_ROUTE, e))?;
     Ok(Json(AnswerResponse { status }).into_response())
 }
 
