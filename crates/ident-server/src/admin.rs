@@ -130,16 +130,7 @@ impl UserSpec {
     /// Parses every value; the first bad one is reported by its field name.
     pub fn check(&self) -> Result<CheckedUser, AdminError> {
         let login = LoginName::parse(&self.login).map_err(|e| invalid("login", e))?;
-        let display_name = match self.name.as_deref().map(str::trim) {
-            None | Some("") => login.to_string(),
-            Some(n) if n.chars().count() > 200 || n.chars().any(char::is_control) => {
-                return Err(invalid(
-                    "display_name",
-                    "a display name has at most 200 characters and no control characters",
-                ));
-            }
-            Some(n) => n.to_owned(),
-        };
+        let display_name = check_display_name(self.name.as_deref(), &login)?;
         let broker = match (&self.broker, self.role) {
             (Some(_), Role::Broker) => return Err(invalid("broker", "a broker has no broker")),
             (None, r) if r.needs_broker() => {
@@ -151,19 +142,7 @@ impl UserSpec {
             (None, _) => None,
             (Some(b), _) => Some(LoginName::parse(b).map_err(|e| invalid("broker", e))?),
         };
-        let email = self
-            .email
-            .as_deref()
-            .map(str::trim)
-            .filter(|e| !e.is_empty())
-            .map(|e| {
-                LoginName::parse(e)
-                    .ok()
-                    .filter(|l| l.as_str().contains('@'))
-                    .map(String::from)
-                    .ok_or_else(|| invalid("email", "this is not an e-mail address"))
-            })
-            .transpose()?;
+        let email = check_email(self.email.as_deref())?;
         let phone = self
             .phone
             .as_deref()
@@ -171,10 +150,7 @@ impl UserSpec {
             .map(PhoneNumber::parse)
             .transpose()
             .map_err(|e| invalid("phone", e))?;
-        let len = self.password.chars().count();
-        if !(8..=256).contains(&len) {
-            return Err(invalid("password", password::PasswordError::Length));
-        }
+        check_password_length(&self.password)?;
         Ok(CheckedUser {
             login,
             display_name,
@@ -183,6 +159,43 @@ impl UserSpec {
             email,
             phone,
         })
+    }
+}
+
+/// A display name, trimmed: empty or absent means the login; at most 200
+/// characters and no control characters.
+pub fn check_display_name(name: Option<&str>, login: &LoginName) -> Result<String, AdminError> {
+    match name.map(str::trim) {
+        None | Some("") => Ok(login.to_string()),
+        Some(n) if n.chars().count() > 200 || n.chars().any(char::is_control) => Err(invalid(
+            "display_name",
+            "a display name has at most 200 characters and no control characters",
+        )),
+        Some(n) => Ok(n.to_owned()),
+    }
+}
+
+/// An e-mail address, normalised like a login; empty or absent means none.
+pub fn check_email(email: Option<&str>) -> Result<Option<String>, AdminError> {
+    email
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(|e| {
+            LoginName::parse(e)
+                .ok()
+                .filter(|l| l.as_str().contains('@'))
+                .map(String::from)
+                .ok_or_else(|| invalid("email", "this is not an e-mail address"))
+        })
+        .transpose()
+}
+
+/// A new password has 8 to 256 characters (checked before the hashing work).
+pub fn check_password_length(password: &str) -> Result<(), AdminError> {
+    if (8..=256).contains(&password.chars().count()) {
+        Ok(())
+    } else {
+        Err(invalid("password", password::PasswordError::Length))
     }
 }
 

@@ -136,6 +136,17 @@ impl ApiError {
         .with_detail("`login`: another user already has this login name.")
     }
 
+    /// 409 `broker-in-use`: a broker cannot be deleted while users or SMS
+    /// charges refer to them; `detail` says which.
+    pub fn broker_in_use(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "broker-in-use",
+            "The broker cannot be deleted.",
+        )
+        .with_detail(detail)
+    }
+
     /// 401 `credentials-invalid`: wrong login or password (never says which).
     pub fn credentials_invalid() -> Self {
         Self::new(

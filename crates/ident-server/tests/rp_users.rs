@@ -1024,6 +1024,9 @@ async fn the_openapi_document_covers_every_relying_party_route() {
         ("delete", "/api/v1/users/{login}/trusted-browsers/{id}"),
         ("post", "/api/v1/users"),
         ("get", "/api/v1/users/{login}"),
+        ("patch", "/api/v1/users/{login}"),
+        ("delete", "/api/v1/users/{login}"),
+        ("put", "/api/v1/users/{login}/password"),
         ("put", "/api/v1/users/{login}/phone"),
         ("delete", "/api/v1/users/{login}/phone"),
         ("put", "/api/v1/users/{login}/interval"),
@@ -1118,4 +1121,447 @@ async fn phone_and_interval_changes_revoke_trusted_browsers_refusals_do_not() {
     // a single interval change revokes
     assert_eq!(set_interval(&app, Some(CB), CB, json!(7)).await.0, 200);
     assert!(!trusted(&app, "t-cb"));
+}
+
+async fn patch(
+    app: &TestApp,
+    actor: Option<&str>,
+    target: &str,
+    body: Value,
+) -> (u16, Value, reqwest::header::HeaderMap) {
+    call(
+        app,
+        Method::PATCH,
+        &format!("/api/v1/users/{target}"),
+        actor,
+        Some(body),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn users_edit_names_and_addresses_and_only_brokers_change_roles() {
+    let app = setup().await;
+    // The customer edits their own name and address; the audit names the fields only.
+    let got = patch(
+        &app,
+        Some(CA),
+        CA,
+        json!({"display_name": "  Anna Kunde ", "email": "Anna@Example.DE"}),
+    )
+    .await;
+    assert_eq!(got.0, 200, "{:?}", got.1);
+    assert_eq!(got.1["display_name"], "Anna Kunde");
+    assert_eq!(got.1["email"], "anna@example.de");
+    let entry = &audit(&app, CA).await[0];
+    assert_eq!(entry["action"], "user.updated");
+    assert_eq!(entry["actor"], format!("user:{CA}"));
+    assert_eq!(entry["detail"]["fields"], json!(["display_name", "email"]));
+    assert!(!entry.to_string().contains("anna@example.de"), "{entry}");
+    // The same again changes (and audits) nothing.
+    assert_eq!(
+        patch(&app, Some(CA), CA, json!({"display_name": "Anna Kunde"}))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(audit(&app, CA).await.len(), 2, "created + one update");
+    // An employee of the broker removes the address; null resets the name.
+    let got = patch(
+        &app,
+        Some(EA),
+        CA,
+        json!({"email": null, "display_name": null}),
+    )
+    .await;
+    assert_eq!(got.0, 200, "{:?}", got.1);
+    assert_eq!(got.1["email"], Value::Null);
+    assert_eq!(got.1["display_name"], CA);
+
+    // Refusals change nothing.
+    let before = user(&app, CA).await;
+    let refusals = [
+        (Some(CB), CA, json!({"display_name": "X"}), 403, "forbidden"),
+        (
+            Some(EB),
+            CA,
+            json!({"email": "x@example.de"}),
+            403,
+            "forbidden",
+        ),
+        (Some(SA), CA, json!({"display_name": "X"}), 403, "forbidden"),
+        (Some(EA), CA, json!({"role": "employee"}), 403, "forbidden"),
+        (Some(CA), CA, json!({"role": "employee"}), 403, "forbidden"),
+        (Some(B), CA, json!({"role": "sub_broker"}), 403, "forbidden"),
+        (None, CA, json!({"role": "broker"}), 403, "forbidden"),
+        (None, A, json!({"role": "customer"}), 403, "forbidden"),
+        (None, CA, json!({}), 422, "validation-failed"),
+        (
+            None,
+            CA,
+            json!({"email": "keine-adresse"}),
+            422,
+            "validation-failed",
+        ),
+        (
+            None,
+            CA,
+            json!({"display_name": 5}),
+            422,
+            "validation-failed",
+        ),
+        (
+            None,
+            CA,
+            json!({"display_name": "A\u{7}"}),
+            422,
+            "validation-failed",
+        ),
+        (None, CA, json!({"role": "king"}), 422, "validation-failed"),
+        (
+            None,
+            CA,
+            json!({"phone": "0151 1"}),
+            422,
+            "validation-failed",
+        ),
+        (
+            None,
+            "niemand@example.de",
+            json!({"display_name": "X"}),
+            404,
+            "not-found",
+        ),
+    ];
+    for (actor, target, body, status, slug) in refusals {
+        let detail = problem(
+            &patch(&app, actor, target, body.clone()).await,
+            status,
+            slug,
+        );
+        assert!(!detail.is_empty(), "{body}");
+    }
+    let detail = problem(
+        &patch(&app, None, CA, json!({"role": "broker"})).await,
+        403,
+        "forbidden",
+    );
+    assert!(detail.contains("broker role"), "{detail}");
+    assert_eq!(user(&app, CA).await, before);
+
+    // The broker makes a customer an employee: the employee loses the customer.
+    assert_eq!(
+        call(
+            &app,
+            Method::GET,
+            &format!("/api/v1/users/{CA2}"),
+            Some(EA),
+            None
+        )
+        .await
+        .0,
+        200
+    );
+    let got = patch(&app, Some(A), CA2, json!({"role": "employee"})).await;
+    assert_eq!(got.0, 200, "{:?}", got.1);
+    assert_eq!(got.1["role"], "employee");
+    assert_eq!(got.1["broker"], A);
+    let entry = &audit(&app, CA2).await[0];
+    assert_eq!(
+        entry["detail"]["role"],
+        json!({"from": "customer", "to": "employee"})
+    );
+    problem(
+        &call(
+            &app,
+            Method::GET,
+            &format!("/api/v1/users/{CA2}"),
+            Some(EA),
+            None,
+        )
+        .await,
+        403,
+        "forbidden",
+    );
+}
+
+async fn change_password(
+    app: &TestApp,
+    actor: Option<&str>,
+    target: &str,
+    body: Value,
+) -> (u16, Value, reqwest::header::HeaderMap) {
+    call(
+        app,
+        Method::PUT,
+        &format!("/api/v1/users/{target}/password"),
+        actor,
+        Some(body),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn users_change_their_own_password_with_the_current_one() {
+    let app = setup().await;
+    let ca = user_id(&app, CA).await;
+    trust(&app, ca, "t-ca");
+    const NEW: &str = "ein-neues-passwort";
+    // Refused: nothing changes, the old password still works.
+    let refusals = [
+        (Some(CA), json!({"password": NEW}), 422, "validation-failed"),
+        (
+            Some(CA),
+            json!({"password": "kurz", "current_password": PASSWORD}),
+            422,
+            "validation-failed",
+        ),
+        (
+            Some(CA),
+            json!({"password": NEW, "current_password": 7}),
+            422,
+            "validation-failed",
+        ),
+        (
+            Some(CA),
+            json!({"password": NEW, "current_password": PASSWORD, "x": 1}),
+            422,
+            "validation-failed",
+        ),
+        (Some(A), json!({"password": NEW}), 403, "forbidden"),
+        (
+            Some(EA),
+            json!({"password": NEW, "current_password": PASSWORD}),
+            403,
+            "forbidden",
+        ),
+        (
+            Some(CA),
+            json!({"password": NEW, "current_password": "falsches-passwort"}),
+            401,
+            "credentials-invalid",
+        ),
+    ];
+    for (actor, body, status, slug) in refusals {
+        problem(&change_password(&app, actor, CA, body).await, status, slug);
+    }
+    assert!(trusted(&app, "t-ca"));
+
+    // With the current password: 204, the new one works, the old one not,
+    // the trusted browser is revoked and the change audited.
+    let got = change_password(
+        &app,
+        Some(CA),
+        CA,
+        json!({"password": NEW, "current_password": PASSWORD}),
+    )
+    .await;
+    assert_eq!(got.0, 204, "{:?}", got.1);
+    assert_eq!(login(&app, CA, NEW).await.0, 200);
+    problem(&login(&app, CA, PASSWORD).await, 401, "credentials-invalid");
+    assert!(!trusted(&app, "t-ca"));
+    let actions: Vec<Value> = audit(&app, CA)
+        .await
+        .iter()
+        .map(|e| e["action"].clone())
+        .collect();
+    assert!(actions.contains(&json!("password.changed")), "{actions:?}");
+    assert!(actions.contains(&json!("trust.revoked_all")), "{actions:?}");
+
+    // Wrong current passwords count toward the password check's limit.
+    for _ in 0..4 {
+        problem(
+            &change_password(
+                &app,
+                Some(CA),
+                CA,
+                json!({"password": PASSWORD, "current_password": "falsch-falsch"}),
+            )
+            .await,
+            401,
+            "credentials-invalid",
+        );
+    }
+    let got = change_password(
+        &app,
+        Some(CA),
+        CA,
+        json!({"password": PASSWORD, "current_password": NEW}),
+    )
+    .await;
+    problem(&got, 429, "too-many-attempts");
+    problem(&login(&app, CA, NEW).await, 429, "too-many-attempts");
+
+    // The back office resets without the current password, and the reset
+    // lifts the wrong-password count.
+    let got = change_password(&app, None, CA, json!({"password": "zurueckgesetzt"})).await;
+    assert_eq!(got.0, 204, "{:?}", got.1);
+    assert_eq!(login(&app, CA, "zurueckgesetzt").await.0, 200);
+}
+
+async fn delete(
+    app: &TestApp,
+    actor: Option<&str>,
+    target: &str,
+) -> (u16, Value, reqwest::header::HeaderMap) {
+    call(
+        app,
+        Method::DELETE,
+        &format!("/api/v1/users/{target}"),
+        actor,
+        None,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn deleting_users_follows_the_roles_and_brokers_go_last() {
+    let app = setup().await;
+    let refusals = [
+        (Some(CA), CA),
+        (Some(EA), EA),
+        (Some(EA), SA),
+        (Some(SA), CA),
+        (Some(B), CA),
+        (Some(EB), CA),
+        (Some(A), A),
+        (Some(A), B),
+    ];
+    for (actor, target) in refusals {
+        problem(&delete(&app, actor, target).await, 403, "forbidden");
+        assert_eq!(user(&app, target).await["login"], target);
+    }
+    problem(
+        &delete(&app, None, "niemand@example.de").await,
+        404,
+        "not-found",
+    );
+
+    // An employee deletes a customer, the broker an employee.
+    let ca2 = user_id(&app, CA2).await;
+    assert_eq!(delete(&app, Some(EA), CA2).await.0, 204);
+    problem(
+        &call(
+            &app,
+            Method::GET,
+            &format!("/api/v1/users/{CA2}"),
+            None,
+            None,
+        )
+        .await,
+        404,
+        "not-found",
+    );
+    assert_eq!(delete(&app, Some(A), EA).await.0, 204);
+    // The deleted employee's portal calls are refused from now on.
+    problem(
+        &call(
+            &app,
+            Method::GET,
+            &format!("/api/v1/users/{CA}"),
+            Some(EA),
+            None,
+        )
+        .await,
+        403,
+        "actor-unknown",
+    );
+
+    // A broker with users: refused, even in the administrative context.
+    let detail = problem(&delete(&app, None, A).await, 409, "broker-in-use");
+    assert!(detail.contains("2 user"), "{detail}");
+    for u in [SA, CA] {
+        assert_eq!(delete(&app, None, u).await.0, 204);
+    }
+    assert_eq!(delete(&app, None, A).await.0, 204);
+
+    // The login is free again, with a new id: the old audit stays with the old id.
+    create(
+        &app,
+        json!({"login": CA2, "role": "customer", "broker": B, "password": PASSWORD}),
+    )
+    .await;
+    assert_ne!(user_id(&app, CA2).await, ca2);
+    let entries = audit(&app, CA2).await;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0]["action"], "user.created");
+    let conn = rusqlite::Connection::open(app.dir.path().join("ident.db")).unwrap();
+    let (actor, detail): (String, String) = conn
+        .query_row(
+            "SELECT actor, detail FROM audit WHERE user_id = ?1 AND action = 'user.deleted'",
+            [ca2],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(actor, format!("user:{EA}"));
+    assert!(detail.contains(CA2), "{detail}");
+}
+
+#[tokio::test]
+async fn deleting_a_user_ends_their_devices_and_logins_and_keeps_the_sms_ledger() {
+    let app = setup().await;
+    // CB's SMS is charged to broker B.
+    let got = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth",
+        None,
+        Some(json!({"login": CB, "method": "sms",
+                    "context": {"ip": "203.0.113.9", "user_agent": "Firefox"}})),
+    )
+    .await;
+    assert_eq!(got.0, 200, "{:?}", got.1);
+    // CA has a phone, a pending push login and a portal waiting on its status.
+    let phone = common::phone::Phone::enroll(&app, CA).await;
+    let got = call(
+        &app,
+        Method::POST,
+        "/api/v1/auth",
+        None,
+        Some(json!({"login": CA, "method": "push",
+                    "context": {"ip": "203.0.113.9", "user_agent": "Firefox"}})),
+    )
+    .await;
+    assert_eq!(got.0, 200, "{:?}", got.1);
+    let txn = got.1["txn"].as_str().unwrap().to_owned();
+    let poll = common::spawn_status_poll(&app.http, &app.base, &app.api_key, &txn);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+
+    assert_eq!(delete(&app, Some(A), CA).await.0, 204);
+    let (v, took) = poll.await.unwrap();
+    assert_eq!(v["type"], "urn:ident:problem:not-found", "{v}");
+    assert!(
+        took < std::time::Duration::from_secs(20),
+        "status poll not woken: {took:?}"
+    );
+    let e = tokio::task::spawn_blocking(move || {
+        phone
+            .client
+            .pending_challenges(&phone.account, &phone.key(), None)
+    })
+    .await
+    .unwrap()
+    .unwrap_err();
+    assert_eq!(
+        e.problem_type(),
+        Some(ident_core::protocol::ProblemType::DeviceUnknown)
+    );
+
+    // CB goes; B's statement still lists CB's SMS; B itself must stay.
+    assert_eq!(delete(&app, Some(EB), CB).await.0, 204);
+    let got = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/brokers/{B}/sms-statements/2027/Q1"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(got.0, 200, "{:?}", got.1);
+    assert_eq!(got.1["count"], 1);
+    assert_eq!(got.1["lines"][0]["user"], CB);
+    assert_eq!(delete(&app, None, EB).await.0, 204);
+    let detail = problem(&delete(&app, None, B).await, 409, "broker-in-use");
+    assert!(detail.contains("SMS ledger"), "{detail}");
+    assert_eq!(user(&app, B).await["login"], B);
 }

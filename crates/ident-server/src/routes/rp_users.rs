@@ -1,6 +1,6 @@
-//! The relying-party management API: users, mobile numbers, 2FA intervals,
-//! a broker's customer list, push unlocks, a user's audit log, and the
-//! first-factor password check.
+//! The relying-party management API: users (create, show, edit, delete,
+//! password), mobile numbers, 2FA intervals, a broker's customer list, push
+//! unlocks, a user's audit log, and the first-factor password check.
 //!
 //! Every route needs the portal's API key. A call that carries
 //! `Ident-Actor: <login>` acts for that portal user and gets exactly that
@@ -31,11 +31,11 @@ use crate::domain::{LoginName, PhoneNumber, Role, TwoFactorInterval};
 use crate::password;
 use crate::problem::{ApiError, ProblemBody};
 use crate::routes::api_key::RpClient;
-use crate::services::authz::{self, Denied};
+use crate::services::authz::{self, Denied, PasswordChange};
 use crate::state::AppState;
 use crate::store::{
-    AttemptVerdict, AuditEntry, ChangedBy, CustomerFilter, Store, StoreError, User, UserId,
-    UserWithDevices,
+    AttemptVerdict, AuditEntry, ChangedBy, CustomerFilter, Deletion, ProfileChange, Store,
+    StoreError, User, UserId, UserWithDevices,
 };
 
 /// The header naming the portal user a call acts for.
@@ -55,7 +55,11 @@ pub const MAX_AUDIT_LIMIT: u32 = 500;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/users", post(create_user))
-        .route("/api/v1/users/{login}", get(get_user))
+        .route(
+            "/api/v1/users/{login}",
+            get(get_user).patch(update_user).delete(delete_user),
+        )
+        .route("/api/v1/users/{login}/password", put(change_password))
         .route(
             "/api/v1/users/{login}/phone",
             put(set_phone).delete(delete_phone),
@@ -78,6 +82,9 @@ pub fn router() -> Router<AppState> {
     paths(
         create_user,
         get_user,
+        update_user,
+        change_password,
+        delete_user,
         set_phone,
         delete_phone,
         set_interval,
@@ -89,6 +96,8 @@ pub fn router() -> Router<AppState> {
     ),
     components(schemas(
         CreateUserBody,
+        UpdateUserBody,
+        PasswordChangeBody,
         PhoneBody,
         IntervalBody,
         PasswordBody,
@@ -188,6 +197,20 @@ impl JsonObject {
         }
     }
 
+    /// A string field that may be `null`: absent → `None`, `null` →
+    /// `Some(None)`, a string → `Some(Some(..))` (for edits that can remove a value).
+    fn nullable_str(&mut self, field: &'static str) -> Result<Option<Option<String>>, ApiError> {
+        match self.0.remove(field) {
+            None => Ok(None),
+            Some(Value::Null) => Ok(Some(None)),
+            Some(Value::String(s)) => Ok(Some(Some(s))),
+            Some(_) => Err(ApiError::validation_failed(
+                field,
+                "must be a string or null",
+            )),
+        }
+    }
+
     fn str(&mut self, field: &'static str) -> Result<String, ApiError> {
         self.opt_str(field)?
             .ok_or_else(|| ApiError::validation_failed(field, "is required"))
@@ -242,6 +265,30 @@ pub struct CreateUserBody {
     phone: Option<String>,
     /// 8 to 256 characters; stored as an Argon2id hash.
     password: String,
+}
+
+/// `PATCH /api/v1/users/{login}`: at least one field.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct UpdateUserBody {
+    /// Name to show; `null` or empty: the login.
+    display_name: Option<String>,
+    /// E-mail address for customer mail; `null` or empty removes it.
+    email: Option<String>,
+    /// `employee`, `sub_broker` or `customer`; only by the user's broker or
+    /// the administrative context, never to or from `broker`.
+    role: Option<Role>,
+}
+
+/// `PUT /api/v1/users/{login}/password`.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct PasswordChangeBody {
+    /// The new password: 8 to 256 characters.
+    password: String,
+    /// The current password; required when users change their own
+    /// (`Ident-Actor` is the user), not needed in the administrative context.
+    current_password: Option<String>,
 }
 
 /// `PUT /api/v1/users/{login}/phone`.
@@ -548,6 +595,213 @@ async fn get_user(
     })
     .await?;
     Ok(Json(view))
+}
+
+/// Change a user's display name, e-mail address or role.
+///
+/// Name and e-mail: the user and whoever is responsible for them. Role: only
+/// the user's broker (or the administrative context), and only between
+/// `employee`, `sub_broker` and `customer`. The change is audited
+/// (`user.updated`, naming the fields, never their values).
+#[utoipa::path(
+    patch, path = "/api/v1/users/{login}", tag = "users",
+    params(
+        ("login" = String, Path, description = "The user's login"),
+        ("Ident-Actor" = Option<String>, Header, description = "Login of the portal user this call acts for"),
+    ),
+    request_body = UpdateUserBody,
+    responses(
+        (status = 200, description = "The user as changed", body = UserView),
+        (status = 401, description = "`api-key-invalid`", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`, `actor-unknown`", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "`validation-failed`: the detail names the field", body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+async fn update_user(
+    State(state): State<AppState>,
+    caller: RpCaller,
+    Path(login): Path<String>,
+    body: Bytes,
+) -> Result<Json<UserView>, ApiError> {
+    let mut obj = JsonObject::parse(&body)?;
+    let name = obj.nullable_str("display_name")?;
+    let email = obj.nullable_str("email")?;
+    let role = obj
+        .opt_str("role")?
+        .map(|r| {
+            Role::parse(&r).ok_or_else(|| {
+                ApiError::validation_failed("role", "must be employee, sub_broker or customer")
+            })
+        })
+        .transpose()?;
+    obj.finish()?;
+    if name.is_none() && email.is_none() && role.is_none() {
+        return Err(ApiError::validation_failed(
+            "body",
+            "give at least one of `display_name`, `email` and `role`",
+        ));
+    }
+    let email = email
+        .map(|e| admin::check_email(e.as_deref()))
+        .transpose()
+        .map_err(admin_error)?;
+    let login = path_login(&login)?;
+    let now = state.now();
+    let view = blocking(&state, move |s| {
+        let target = load(s, &login)?.user;
+        if name.is_some() || email.is_some() {
+            authz::can_edit_profile(caller.actor.as_ref(), &target).map_err(forbidden)?;
+        }
+        if let Some(role) = role {
+            authz::can_change_role(caller.actor.as_ref(), &target, role).map_err(forbidden)?;
+        }
+        let display_name = name
+            .map(|n| admin::check_display_name(n.as_deref(), &target.login))
+            .transpose()
+            .map_err(admin_error)?;
+        let change = ProfileChange {
+            display_name,
+            email,
+            role,
+        };
+        s.change_profile(target.id, &change, &caller.changed_by(), now)?;
+        reload(s, &login)
+    })
+    .await?;
+    Ok(Json(view))
+}
+
+/// Change a user's password.
+///
+/// Users change their own (`Ident-Actor` is the user) and must give the
+/// current one; wrong current passwords count toward the same limit as the
+/// password check (five in 15 minutes). The administrative context resets
+/// any user's password without it. Nobody else may: a broker who knew a
+/// customer's password could log in as them. A change revokes the user's
+/// trusted browsers and is audited (`password.changed`).
+#[utoipa::path(
+    put, path = "/api/v1/users/{login}/password", tag = "users",
+    params(
+        ("login" = String, Path, description = "The user's login"),
+        ("Ident-Actor" = Option<String>, Header, description = "Login of the portal user this call acts for"),
+    ),
+    request_body = PasswordChangeBody,
+    responses(
+        (status = 204, description = "Changed"),
+        (status = 401, description = "`credentials-invalid`: the current password is wrong; `api-key-invalid`", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`, `actor-unknown`", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "`validation-failed`: `password` too short or long, `current_password` missing", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 429, description = "`too-many-attempts`", body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+async fn change_password(
+    State(state): State<AppState>,
+    caller: RpCaller,
+    Path(login): Path<String>,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    let mut obj = JsonObject::parse(&body)?;
+    let new = zeroize::Zeroizing::new(obj.str("password")?);
+    let current = obj
+        .opt_str("current_password")?
+        .map(zeroize::Zeroizing::new);
+    obj.finish()?;
+    admin::check_password_length(&new).map_err(admin_error)?;
+    let login = path_login(&login)?;
+    let now = state.now();
+    blocking(&state, move |s| {
+        let target = load(s, &login)?.user;
+        let rule = authz::can_change_password(caller.actor.as_ref(), &target).map_err(forbidden)?;
+        if rule == PasswordChange::WithCurrent {
+            let Some(current) = current else {
+                return Err(ApiError::validation_failed(
+                    "current_password",
+                    "is required to change one's own password",
+                ));
+            };
+            if let AttemptVerdict::Refused { retry_after } =
+                s.begin_password_attempt(&login, now, PASSWORD_WINDOW_SECS, MAX_PASSWORD_ATTEMPTS)?
+            {
+                return Err(ApiError::too_many_attempts(
+                    u64::try_from(retry_after).unwrap_or(1),
+                ));
+            }
+            let hash = s.password_hash(target.id)?;
+            if !hash.is_some_and(|h| password::verify(&current, &h)) {
+                return Err(ApiError::credentials_invalid());
+            }
+        }
+        let hash = password::hash(&new).map_err(|e| ApiError::validation_failed("password", e))?;
+        s.change_password(target.id, &hash, &caller.changed_by(), now)?;
+        Ok(())
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Delete a user.
+///
+/// For whoever is responsible for the user (a broker their staff and
+/// customers, an employee the broker's customers) and the administrative
+/// context; brokers only in the administrative context, and only once no
+/// user and no SMS charge refers to them (`broker-in-use`, 409). Nobody
+/// deletes their own login. The user's devices, enrollment codes, logins
+/// and trusted browsers go with them (open status and challenge polls end
+/// at once); the SMS ledger keeps its rows (login and masked number) for
+/// the statements, and the audit log keeps its entries plus `user.deleted`.
+/// The login can then be given to a new user.
+#[utoipa::path(
+    delete, path = "/api/v1/users/{login}", tag = "users",
+    params(
+        ("login" = String, Path, description = "The user's login"),
+        ("Ident-Actor" = Option<String>, Header, description = "Login of the portal user this call acts for"),
+    ),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "`api-key-invalid`", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`, `actor-unknown`", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "`broker-in-use`: the broker still has users or SMS charges", body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+async fn delete_user(
+    State(state): State<AppState>,
+    caller: RpCaller,
+    Path(login): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let login = path_login(&login)?;
+    let now = state.now();
+    let deletion = blocking(&state, move |s| {
+        let target = load(s, &login)?.user;
+        authz::can_delete_user(caller.actor.as_ref(), &target).map_err(forbidden)?;
+        Ok(s.delete_user(target.id, &caller.changed_by(), now)?)
+    })
+    .await?;
+    match deletion {
+        Deletion::Deleted {
+            pending_txns,
+            devices,
+        } => {
+            for t in &pending_txns {
+                state.wakeups.notify_txn(t);
+            }
+            for d in &devices {
+                state.wakeups.notify_device(d);
+            }
+            Ok(StatusCode::NO_CONTENT)
+        }
+        Deletion::HasUsers(n) => Err(ApiError::broker_in_use(format!(
+            "The broker still has {n} user(s); delete them first."
+        ))),
+        Deletion::HasCharges(n) => Err(ApiError::broker_in_use(format!(
+            "The SMS ledger holds {n} charge(s) to this broker, which are kept for ten years."
+        ))),
+    }
 }
 
 async fn change_phone(

@@ -37,7 +37,16 @@
 //! | create or show an enrollment QR code | yes | yes | no | no |
 //! | list a user's devices | yes | yes | yes | yes |
 //! | remove a user's device (lost phone) | yes | yes | yes | yes |
+//! | change the display name or e-mail address | yes | yes | yes | yes |
+//! | change the role (not to or from broker) | yes | no | the broker only | yes |
+//! | change the password | yes | yes, with the current one | no | no |
+//! | delete the user (brokers: admin only) | yes | no | yes | yes |
 //!
+//! Nobody but the user knows their password: a broker who could set a
+//! customer's password could log in as the customer (with the customer's
+//! second factor still in the way, but one factor down). Resetting a
+//! forgotten password is the platform's back office, the administrative
+//! context.
 //! Enrollment is for the user alone: a broker who could show a customer's
 //! QR code could enroll their own phone as that customer's second factor.
 
@@ -75,6 +84,27 @@ pub enum Denied {
     /// The actor may not create a user of that role for that broker.
     #[error("the acting user may not create this kind of user for this broker")]
     CannotCreate,
+    /// Someone other than the user's broker (or an administrator) tried to change a role.
+    #[error("only the user's broker or an administrator can change a role")]
+    RoleNotTheBroker,
+    /// A role change to or from broker: brokers own customers and the SMS bill.
+    #[error("the broker role can be neither given nor taken away; create a new user instead")]
+    BrokerRole,
+    /// Someone tried to set another user's password.
+    #[error("a password can only be changed by the user themself or an administrator")]
+    NotOwnPassword,
+    /// A user tried to delete their own login.
+    #[error("a user cannot delete their own login; their broker or an administrator can")]
+    SelfDelete,
+}
+
+/// What a password change needs, by who asks ([`can_change_password`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordChange {
+    /// The user themself: the current password must be given and right.
+    WithCurrent,
+    /// The administrative context (back office): a reset, no current password.
+    Reset,
 }
 
 /// Whether `actor` is the broker of the customer `target`, or an employee of that broker.
@@ -188,6 +218,48 @@ pub fn can_manage_customers_of(actor: Option<&User>, broker: &User) -> Result<()
         Some(a) if a.role == Role::Broker && a.id == broker.id => Ok(()),
         Some(a) if a.role == Role::Employee && a.broker_id == Some(broker.id) => Ok(()),
         Some(_) => Err(Denied::NotTheirCustomers),
+    }
+}
+
+/// May `actor` change `target`'s display name or e-mail address? Whoever may
+/// set the user's interval: the user and whoever is responsible for them.
+pub fn can_edit_profile(actor: Option<&User>, target: &User) -> Result<(), Denied> {
+    can_set_interval(actor, target)
+}
+
+/// May `actor` give `target` the role `new`? Only between employee,
+/// sub-broker and customer (a broker's role is tied to its customers and its
+/// SMS bill), and only by the user's broker or the administrative context.
+pub fn can_change_role(actor: Option<&User>, target: &User, new: Role) -> Result<(), Denied> {
+    if target.role == Role::Broker || new == Role::Broker {
+        return Err(Denied::BrokerRole);
+    }
+    match actor {
+        None => Ok(()),
+        Some(a) if a.role == Role::Broker && target.broker_id == Some(a.id) => Ok(()),
+        Some(_) => Err(Denied::RoleNotTheBroker),
+    }
+}
+
+/// May `actor` change `target`'s password, and what must they show? The
+/// user with their current password; the administrative context as a reset.
+pub fn can_change_password(actor: Option<&User>, target: &User) -> Result<PasswordChange, Denied> {
+    match actor {
+        None => Ok(PasswordChange::Reset),
+        Some(a) if is_self(a, target) => Ok(PasswordChange::WithCurrent),
+        Some(_) => Err(Denied::NotOwnPassword),
+    }
+}
+
+/// May `actor` delete `target`? Whoever is responsible for the user (so a
+/// broker removes a departed employee, an employee a customer who left);
+/// a broker only in the administrative context; nobody their own login.
+pub fn can_delete_user(actor: Option<&User>, target: &User) -> Result<(), Denied> {
+    match actor {
+        None => Ok(()),
+        Some(a) if responsible_for(a, target) => Ok(()),
+        Some(a) if is_self(a, target) => Err(Denied::SelfDelete),
+        Some(_) => Err(Denied::NotResponsible),
     }
 }
 
@@ -353,6 +425,7 @@ mod tests {
         ];
         check("interval", can_set_interval, &table);
         check("devices", can_manage_devices, &table);
+        check("profile", can_edit_profile, &table);
     }
 
     #[test]
@@ -393,6 +466,119 @@ mod tests {
         assert_eq!(
             can_unlock_push(Some(&cast[3].1), &cast[3].1),
             Err(Denied::SelfUnlock)
+        );
+    }
+
+    #[test]
+    fn delete_user() {
+        //               BA EA SA CA CA2 BB EB SB CB
+        let table = [
+            ("admin", "Y  Y  Y  Y  Y   Y  Y  Y  Y"),
+            ("BA", "    -  Y  Y  Y  Y   -  -  -  -"),
+            ("EA", "    -  -  -  Y  Y   -  -  -  -"),
+            ("SA", "    -  -  -  -  -   -  -  -  -"),
+            ("CA", "    -  -  -  -  -   -  -  -  -"),
+            ("CA2", "   -  -  -  -  -   -  -  -  -"),
+            ("BB", "    -  -  -  -  -   -  Y  Y  Y"),
+            ("EB", "    -  -  -  -  -   -  -  -  Y"),
+            ("SB", "    -  -  -  -  -   -  -  -  -"),
+            ("CB", "    -  -  -  -  -   -  -  -  -"),
+        ];
+        check("delete", can_delete_user, &table);
+        let cast = cast();
+        assert_eq!(
+            can_delete_user(Some(&cast[1].1), &cast[1].1),
+            Err(Denied::SelfDelete)
+        );
+    }
+
+    #[test]
+    fn change_password_only_self_or_reset() {
+        //               BA EA SA CA CA2 BB EB SB CB
+        let table = [
+            ("admin", "Y  Y  Y  Y  Y   Y  Y  Y  Y"),
+            ("BA", "    Y  -  -  -  -   -  -  -  -"),
+            ("EA", "    -  Y  -  -  -   -  -  -  -"),
+            ("SA", "    -  -  Y  -  -   -  -  -  -"),
+            ("CA", "    -  -  -  Y  -   -  -  -  -"),
+            ("CA2", "   -  -  -  -  Y   -  -  -  -"),
+            ("BB", "    -  -  -  -  -   Y  -  -  -"),
+            ("EB", "    -  -  -  -  -   -  Y  -  -"),
+            ("SB", "    -  -  -  -  -   -  -  Y  -"),
+            ("CB", "    -  -  -  -  -   -  -  -  Y"),
+        ];
+        check(
+            "password",
+            |a, t| can_change_password(a, t).map(|_| ()),
+            &table,
+        );
+        let cast = cast();
+        let ca = &cast[3].1;
+        assert_eq!(can_change_password(None, ca), Ok(PasswordChange::Reset));
+        assert_eq!(
+            can_change_password(Some(ca), ca),
+            Ok(PasswordChange::WithCurrent)
+        );
+    }
+
+    #[test]
+    fn change_role() {
+        let cast = cast();
+        let roles = [
+            Role::Broker,
+            Role::Employee,
+            Role::SubBroker,
+            Role::Customer,
+        ];
+        // Whether `actor` may change roles of A's users (their targets here:
+        // EA, SA, CA) and of B's (EB, SB, CB), to any non-broker role.
+        let table: [(&str, bool, bool); 10] = [
+            ("admin", true, true),
+            ("BA", true, false),
+            ("EA", false, false),
+            ("SA", false, false),
+            ("CA", false, false),
+            ("CA2", false, false),
+            ("BB", false, true),
+            ("EB", false, false),
+            ("SB", false, false),
+            ("CB", false, false),
+        ];
+        for (row, (name, of_a, of_b)) in table.iter().enumerate() {
+            let actor = if row == 0 {
+                None
+            } else {
+                Some(&cast[row - 1].1)
+            };
+            for (target_name, target) in &cast {
+                for new in roles {
+                    let got = can_change_role(actor, target, new);
+                    let want = target.role != Role::Broker
+                        && new != Role::Broker
+                        && match target.broker_id {
+                            Some(UserId(1)) => *of_a,
+                            Some(UserId(10)) => *of_b,
+                            _ => false,
+                        };
+                    assert_eq!(
+                        got.is_ok(),
+                        want,
+                        "{name} making {target_name} {new:?}: {got:?}"
+                    );
+                }
+            }
+        }
+        assert_eq!(
+            can_change_role(None, &cast[0].1, Role::Customer),
+            Err(Denied::BrokerRole)
+        );
+        assert_eq!(
+            can_change_role(None, &cast[3].1, Role::Broker),
+            Err(Denied::BrokerRole)
+        );
+        assert_eq!(
+            can_change_role(Some(&cast[1].1), &cast[3].1, Role::Employee),
+            Err(Denied::RoleNotTheBroker)
         );
     }
 

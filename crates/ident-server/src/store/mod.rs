@@ -30,7 +30,8 @@ pub use sms::SmsStore;
 pub use sqlite::SqliteStore;
 pub use trust::{TrustStore, TrustedBrowser};
 pub use users::{
-    AttemptVerdict, ChangedBy, CustomerFilter, NewUser, User, UserId, UserStore, UserWithDevices,
+    AttemptVerdict, ChangedBy, CustomerFilter, Deletion, NewUser, ProfileChange, User, UserId,
+    UserStore, UserWithDevices,
 };
 
 use thiserror::Error;

@@ -22,6 +22,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("schema_v4.sql"),
     include_str!("schema_v5.sql"),
     include_str!("schema_v6.sql"),
+    include_str!("schema_v7.sql"),
 ];
 
 /// The schema version this build writes.
@@ -173,6 +174,55 @@ mod tests {
         // And the old CHECK rules hold in their new form.
         assert!(
             c.execute("UPDATE auth_txns SET status = 'bogus' WHERE id = 't2'", [])
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn v7_keeps_users_and_never_reuses_an_id() {
+        let mut c = fresh();
+        for (i, sql) in MIGRATIONS[..6].iter().enumerate() {
+            c.execute_batch(sql).unwrap();
+            c.pragma_update(None, "user_version", i as i64 + 1).unwrap();
+        }
+        c.execute_batch(
+            "INSERT INTO users (id, login, display_name, password_hash, role, phone, created_at)
+                 VALUES (1, '1000', 'B', 'x', 'broker', '+4915111111111', 1);
+             INSERT INTO users (id, login, display_name, password_hash, role, broker_id,
+                                interval_days, created_at)
+                 VALUES (2, 'k@example.de', 'K', 'y', 'customer', 1, 30, 2);
+             INSERT INTO devices (id, user_id, jwk, name, platform, status, created_at)
+                 VALUES ('d2', 2, '{}', 'd', 'linux', 'active', 1);",
+        )
+        .unwrap();
+        migrate(&mut c).unwrap();
+        let row: (String, Option<i64>, i64, String) = c
+            .query_row(
+                "SELECT login, broker_id, interval_days, password_hash FROM users WHERE id = 2",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap();
+        assert_eq!(row, ("k@example.de".into(), Some(1), 30, "y".into()));
+        c.pragma_update(None, "foreign_keys", "ON").unwrap();
+        c.execute("DELETE FROM users WHERE id = 2", []).unwrap();
+        let devices: i64 = c
+            .query_row("SELECT count(*) FROM devices", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(devices, 0, "devices still cascade from the rebuilt table");
+        c.execute(
+            "INSERT INTO users (login, display_name, password_hash, role, broker_id, created_at)
+             VALUES ('neu@example.de', 'N', 'z', 'customer', 1, 3)",
+            [],
+        )
+        .unwrap();
+        assert_eq!(
+            c.last_insert_rowid(),
+            3,
+            "the deleted user's id 2 is not given again"
+        );
+        assert!(
+            c.execute("UPDATE users SET role = 'king' WHERE id = 3", [])
                 .is_err()
         );
     }

@@ -77,6 +77,33 @@ pub struct ChangedBy {
     pub via: Option<String>,
 }
 
+/// A change of a user's profile; fields left `None` stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProfileChange {
+    /// A new name to show.
+    pub display_name: Option<String>,
+    /// A new e-mail address (`Some(None)` removes it).
+    pub email: Option<Option<String>>,
+    /// A new role (never to or from broker; the caller has checked).
+    pub role: Option<Role>,
+}
+
+/// What [`UserStore::delete_user`] did, or why it refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deletion {
+    /// The user and everything that was theirs alone are gone.
+    Deleted {
+        /// The user's logins that were still pending (their status polls end).
+        pending_txns: Vec<String>,
+        /// The user's devices (their challenge polls end).
+        devices: Vec<String>,
+    },
+    /// A broker that still has users (customers, employees, sub-brokers).
+    HasUsers(u64),
+    /// A broker with SMS charges in the ledger, which is kept ten years.
+    HasCharges(u64),
+}
+
 /// Which of a broker's customers to list.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CustomerFilter {
@@ -195,4 +222,30 @@ pub trait UserStore {
     ) -> Result<AttemptVerdict, StoreError>;
     /// Forgets the counted attempts of `login` (after a correct password).
     fn clear_password_attempts(&self, login: &LoginName) -> Result<(), StoreError>;
+    /// Applies `change` and audits it (`user.updated`, naming the fields, and
+    /// the role's old and new value) in one transaction. `Ok(false)`: every
+    /// given value already was that.
+    fn change_profile(
+        &self,
+        id: UserId,
+        change: &ProfileChange,
+        by: &ChangedBy,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+    /// Replaces the password hash, forgets the login's wrong-password count,
+    /// revokes the user's trusted browsers and audits it
+    /// (`password.changed`), all in one transaction.
+    fn change_password(
+        &self,
+        id: UserId,
+        password_hash: &str,
+        by: &ChangedBy,
+        now: i64,
+    ) -> Result<(), StoreError>;
+    /// Deletes a user with their devices, enrollments, logins, denials and
+    /// trusted browsers, and audits it (`user.deleted`) in one transaction.
+    /// The SMS ledger keeps its rows (login and masked number are copied
+    /// there) and the audit log keeps its entries. A broker is deleted only
+    /// when no user and no SMS charge refers to them.
+    fn delete_user(&self, id: UserId, by: &ChangedBy, now: i64) -> Result<Deletion, StoreError>;
 }

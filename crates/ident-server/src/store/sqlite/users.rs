@@ -9,10 +9,12 @@ use serde_json::{Value, json};
 
 use super::SqliteStore;
 use super::audit::audit_in;
+use super::trust::revoke_all_in;
 use crate::domain::{LoginName, PhoneNumber, Role, TwoFactorInterval};
+use crate::store::trust::revoked_all_audit;
 use crate::store::{
-    AttemptVerdict, ChangedBy, CustomerFilter, NewAuditEntry, NewUser, StoreError, User, UserId,
-    UserStore, UserWithDevices,
+    AttemptVerdict, ChangedBy, CustomerFilter, Deletion, NewAuditEntry, NewUser, ProfileChange,
+    StoreError, User, UserId, UserStore, UserWithDevices,
 };
 
 /// `enrolled`: whether the user has an active device (the devices table is
@@ -444,6 +446,134 @@ impl UserStore for SqliteStore {
                 [login.as_str()],
             )?;
             Ok(())
+        })
+    }
+
+    fn change_profile(
+        &self,
+        id: UserId,
+        change: &ProfileChange,
+        by: &ChangedBy,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        self.write(|tx| {
+            let user = query_user(tx, "id = ?1", &id.0)?.ok_or(StoreError::NotFound)?;
+            let mut fields = Vec::new();
+            let mut detail = serde_json::Map::new();
+            if let Some(name) = change
+                .display_name
+                .as_ref()
+                .filter(|n| **n != user.display_name)
+            {
+                tx.execute(
+                    "UPDATE users SET display_name = ?2 WHERE id = ?1",
+                    params![id.0, name],
+                )?;
+                fields.push("display_name");
+            }
+            if let Some(email) = change.email.as_ref().filter(|e| **e != user.email) {
+                tx.execute(
+                    "UPDATE users SET email = ?2 WHERE id = ?1",
+                    params![id.0, email],
+                )?;
+                fields.push("email");
+            }
+            if let Some(role) = change.role.filter(|r| *r != user.role) {
+                if role == Role::Broker || user.role == Role::Broker {
+                    return Err(StoreError::Conflict("the broker role is fixed".into()));
+                }
+                tx.execute(
+                    "UPDATE users SET role = ?2 WHERE id = ?1",
+                    params![id.0, role.as_str()],
+                )?;
+                fields.push("role");
+                detail.insert(
+                    "role".into(),
+                    json!({"from": user.role.as_str(), "to": role.as_str()}),
+                );
+            }
+            if fields.is_empty() {
+                return Ok(false);
+            }
+            // The values themselves stay out of the log: names and addresses
+            // are personal data, and the user's record has the current ones.
+            detail.insert("fields".into(), json!(fields));
+            audit_change(tx, by, "user.updated", id, Value::Object(detail), now)?;
+            Ok(true)
+        })
+    }
+
+    fn change_password(
+        &self,
+        id: UserId,
+        password_hash: &str,
+        by: &ChangedBy,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.write(|tx| {
+            let login: String = tx
+                .query_row("SELECT login FROM users WHERE id = ?1", [id.0], |r| {
+                    r.get(0)
+                })
+                .optional()?
+                .ok_or(StoreError::NotFound)?;
+            tx.execute(
+                "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+                params![id.0, password_hash],
+            )?;
+            tx.execute("DELETE FROM password_attempts WHERE login = ?1", [login])?;
+            // Whoever knew the old password may also hold a trusted browser.
+            revoke_all_in(tx, id, now, &revoked_all_audit(id, "password_changed"))?;
+            audit_change(tx, by, "password.changed", id, json!({}), now)
+        })
+    }
+
+    fn delete_user(&self, id: UserId, by: &ChangedBy, now: i64) -> Result<Deletion, StoreError> {
+        self.write(|tx| {
+            let user = query_user(tx, "id = ?1", &id.0)?.ok_or(StoreError::NotFound)?;
+            if user.role == Role::Broker {
+                let users: i64 = tx.query_row(
+                    "SELECT COUNT(*) FROM users WHERE broker_id = ?1",
+                    [id.0],
+                    |r| r.get(0),
+                )?;
+                if users > 0 {
+                    return Ok(Deletion::HasUsers(users.unsigned_abs()));
+                }
+                let charges: i64 = tx.query_row(
+                    "SELECT COUNT(*) FROM sms_ledger WHERE broker_id = ?1",
+                    [id.0],
+                    |r| r.get(0),
+                )?;
+                if charges > 0 {
+                    return Ok(Deletion::HasCharges(charges.unsigned_abs()));
+                }
+            }
+            let strings = |sql: &str| -> Result<Vec<String>, StoreError> {
+                let mut stmt = tx.prepare(sql)?;
+                let rows = stmt.query_map([id.0], |r| r.get(0))?;
+                Ok(rows.collect::<Result<Vec<String>, _>>()?)
+            };
+            let pending_txns =
+                strings("SELECT id FROM auth_txns WHERE user_id = ?1 AND status = 'pending'")?;
+            let devices = strings("SELECT id FROM devices WHERE user_id = ?1")?;
+            // Devices, enrollments, logins (with their challenges and SMS
+            // codes), denials and trusted browsers go by ON DELETE CASCADE.
+            tx.execute("DELETE FROM users WHERE id = ?1", [id.0])?;
+            tx.execute(
+                "DELETE FROM password_attempts WHERE login = ?1",
+                [user.login.as_str()],
+            )?;
+            let detail = json!({
+                "login": user.login.as_str(),
+                "role": user.role.as_str(),
+                "devices": devices.len(),
+            });
+            audit_change(tx, by, "user.deleted", id, detail, now)?;
+            Ok(Deletion::Deleted {
+                pending_txns,
+                devices,
+            })
         })
     }
 }
