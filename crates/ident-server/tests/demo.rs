@@ -151,3 +151,77 @@ async fn the_demo_binary_prints_what_is_needed_and_does_not_reseed() {
         .unwrap();
     assert_eq!(r["count"], 2);
 }
+
+/// Sends SIGTERM to `pid` through the shell's built-in `kill` (no extra
+/// crate, and `sh` is on every Debian system).
+fn sigterm(pid: u32) {
+    let ok = Command::new("sh")
+        .args(["-c", "kill -TERM \"$0\""])
+        .arg(pid.to_string())
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -TERM {pid} failed");
+}
+
+#[tokio::test]
+async fn sigterm_answers_open_long_polls_and_exits_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    let (mut server, base, key, _) = start_demo(&db);
+    let http = reqwest::Client::new();
+    // An SMS login for the broker, and the portal long-polling its status.
+    let r = http
+        .post(format!("{base}/api/v1/auth"))
+        .bearer_auth(&key)
+        .json(&json!({"login": "1000", "method": "sms",
+                      "context": {"ip": "203.0.113.9", "user_agent": "Firefox"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let txn = r.json::<Value>().await.unwrap()["txn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let poll = {
+        let (http, url, key) = (
+            http.clone(),
+            format!("{base}/api/v1/auth/{txn}?wait=60"),
+            key.clone(),
+        );
+        tokio::spawn(async move {
+            let r = http.get(url).bearer_auth(key).send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let sent = std::time::Instant::now();
+    sigterm(server.0.id());
+
+    // The poll is answered with what there is instead of being cut off…
+    let (status, body) = poll.await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "pending");
+    // …and the process ends by itself, successfully, well before the poll's 60 s.
+    let exit = loop {
+        if let Some(exit) = server.0.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(
+            sent.elapsed() < std::time::Duration::from_secs(30),
+            "still running after SIGTERM"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(exit.success(), "{exit:?}");
+    assert!(http.get(format!("{base}/health")).send().await.is_err());
+    // Nothing is lost: the login is in the database as it was.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let stored: String = conn
+        .query_row("SELECT status FROM auth_txns WHERE id = ?1", [&txn], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(stored, "pending");
+}

@@ -1219,6 +1219,88 @@ async fn enrollment_with_sms_confirmation() {
     assert_eq!(st["status"], "expired");
 }
 
+/// `POST /device/v1/enroll` as a device would send it, with the proof
+/// signed by `key` and naming `kid` (which enrollment proofs must not).
+async fn raw_enroll(
+    s: &Server,
+    link: &EnrollLink,
+    key: &DeviceKey,
+    kid: Option<&ident_core::account::DeviceId>,
+) -> reqwest::Response {
+    let url = link.server().join(paths::ENROLL).unwrap();
+    let proof = build_proof(key, kid, PMethod::Post, &url, s.clock.now()).unwrap();
+    s.http
+        .post(url.as_str())
+        .header("Ident-Proof", proof)
+        .json(&json!({"token": link.token(), "jwk": key.public_jwk(),
+                      "device_name": "Handgemacht", "platform": "linux"}))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn enrollment_proofs_carry_no_kid_and_unconfirmed_devices_are_refused() {
+    let s = Server::start(sms_enrollment).await;
+    let e = phone::new_enrollment(&s, "2000").await;
+    let link = EnrollLink::parse(e["uri"].as_str().unwrap()).unwrap();
+    let (key, _) = DeviceKey::generate().unwrap();
+    // A proof naming a device is refused, and the code stays unused.
+    let ghost = ident_core::account::DeviceId::parse("ghost").unwrap();
+    assert_problem(
+        raw_enroll(&s, &link, &key, Some(&ghost)).await,
+        401,
+        "proof-invalid",
+    )
+    .await;
+    assert_eq!(enrollment_status(&s, &e["id"]).await["status"], "pending");
+    let outbox = s.dir.path().join("sms.jsonl");
+    assert!(!outbox.exists(), "no SMS for a refused enrollment");
+
+    // Without a kid: the device waits for its SMS code.
+    let r = raw_enroll(&s, &link, &key, None).await;
+    assert_eq!(
+        common::json(r, 200).await,
+        json!({"status": "sms_required"})
+    );
+    // The server never told the device its id; one that learned it anyway
+    // is still refused everything until the code is confirmed.
+    let conn = rusqlite::Connection::open(s.dir.path().join("ident.db")).unwrap();
+    let id: String = conn
+        .query_row(
+            "SELECT id FROM devices WHERE status = 'pending_sms'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let kid = ident_core::account::DeviceId::parse(&id).unwrap();
+    let url = link.server().join(paths::CHALLENGES).unwrap();
+    let proof = build_proof(&key, Some(&kid), PMethod::Get, &url, s.clock.now()).unwrap();
+    assert_problem(
+        raw_get(&s, url.as_str(), Some(&proof)).await,
+        403,
+        "sms-required",
+    )
+    .await;
+    let url = link.server().join(paths::PUSH_TOKEN).unwrap();
+    let proof = build_proof(&key, Some(&kid), PMethod::Put, &url, s.clock.now()).unwrap();
+    let r = s
+        .http
+        .put(url.as_str())
+        .header("Ident-Proof", proof)
+        .json(&json!({"provider": "fcm", "token": "fcm-token-1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(r, 403, "sms-required").await;
+    let push_token: Option<String> = conn
+        .query_row("SELECT push_token FROM devices WHERE id = ?1", [&id], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(push_token, None, "a refused request changes nothing");
+}
+
 #[tokio::test]
 async fn devices_are_removed_by_the_portal_or_themselves() {
     let s = Server::start(no_edit).await;
