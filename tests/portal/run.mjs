@@ -303,6 +303,39 @@ test("2FA interval on \"Meine Sicherheit\": after one more second factor the bro
   await page.locator("#browsers-empty").waitFor();
   await logout(page);
   assert((await password(page, user)) === "/portal/login/sms", "after revoking: second factor again");
+  await enterSms(page, user.phone, smsTo(user.phone).length - 1);
+  await waitForPath(page, "/portal/");
+
+  // The password, on the same page: a mistake is said next to the form, then the change.
+  await page.locator("#nav-security").click();
+  const fresh = "Neu-" + user.password;
+  await page.locator("#password-current").fill(user.password);
+  await page.locator("#password-new").fill(fresh);
+  await page.locator("#password-repeat").fill(fresh + "x");
+  page.allow(422, "/portal/security/password");
+  await Promise.all([page.waitForLoadState("load"), page.locator("#password-save").click()]);
+  await page.locator("#password-error").waitFor();
+  assert(/stimmen nicht überein/.test(await page.locator("#password-error").textContent()), "mismatch said");
+  assert((await page.locator("#password-current").inputValue()) === "", "no password is sent back");
+  await axe(page, "security password error de");
+  await shoot(page, "security-password-error-de", { sizes: ["phone"], scrollTo: "#password" });
+  await page.locator("#password-current").fill(user.password);
+  await page.locator("#password-new").fill(fresh);
+  await page.locator("#password-repeat").fill(fresh);
+  await Promise.all([page.waitForLoadState("load"), page.locator("#password-save").click()]);
+  await page.locator("#notice").waitFor();
+  assert(/Passwort wurde geändert/.test(await page.locator("#notice").textContent()), "change confirmed");
+  await logout(page);
+  const old = user.password;
+  user.password = fresh;
+  assert((await password(page, user)) === "/portal/login/sms", "the new password is accepted");
+  await page.goto(`${portal}/login`);
+  page.allow(401, "/portal/login");
+  await page.locator("#login").fill(user.login);
+  await page.locator("#password").fill(old);
+  await Promise.all([page.waitForLoadState("load"), page.locator("#login-submit").click()]);
+  await page.locator("#form-error").waitFor();
+  assert(pathOf(page) === "/portal/login", "the old password is not accepted");
   await page.finish();
 });
 

@@ -13,7 +13,7 @@ mod common;
 
 use common::TestApp;
 use common::phone::Phone;
-use common::portal::{Browser, Page, T0, between, spawn_portal, unescape, user};
+use common::portal::{Browser, PASSWORD, Page, T0, between, spawn_portal, unescape, user};
 use ident_core::protocol::Platform;
 use ident_server::domain::Role;
 use reqwest::{Method, StatusCode};
@@ -180,6 +180,144 @@ async fn security_page_shows_interval_devices_browsers_and_sign_ins() {
     assert!(en.body.contains("<h1 id=\"page-title\">My security</h1>"));
     assert!(en.body.contains("Currently: Every 14 days"));
     assert!(en.body.contains("Trusted browsers"));
+}
+
+/// Whether `password` passes the first factor for `login` right now.
+async fn password_ok(app: &TestApp, login: &str, password: &str) -> bool {
+    app.rp(Method::POST, "/api/v1/login/password")
+        .json(&json!({"login": login, "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        == StatusCode::OK
+}
+
+#[tokio::test]
+async fn own_password_changes_with_the_current_one_refusals_change_nothing() {
+    let app = portal().await;
+    api_put(
+        &app,
+        "/api/v1/users/max@example.de/interval",
+        json!({"days": 7}),
+    )
+    .await;
+    let b = sms_login(&app, "max@example.de").await;
+    let page = b.get("/portal/security").await;
+    assert!(page.body.contains("id=\"password-form\""));
+    assert!(
+        page.body
+            .contains("<label for=\"password-current\">Bisheriges Passwort</label>")
+    );
+    const NEW: &str = "Ein-neues-Passwort-2027";
+    let refusals: [(&[(&str, &str)], &str); 4] = [
+        (
+            &[("current", ""), ("new", NEW), ("repeat", NEW)],
+            "Bitte geben Sie Ihr bisheriges Passwort ein.",
+        ),
+        (
+            &[("current", PASSWORD), ("new", "kurz"), ("repeat", "kurz")],
+            "muss 8 bis 256 Zeichen lang sein",
+        ),
+        (
+            &[
+                ("current", PASSWORD),
+                ("new", NEW),
+                ("repeat", "Ein-anderes-Passwort"),
+            ],
+            "stimmen nicht überein",
+        ),
+        (
+            &[
+                ("current", "falsch-falsch-falsch"),
+                ("new", NEW),
+                ("repeat", NEW),
+            ],
+            "Das bisherige Passwort stimmt nicht.",
+        ),
+    ];
+    for (fields, sentence) in refusals {
+        let mut form = vec![("csrf", page.csrf())];
+        form.extend(fields.iter().map(|(k, v)| (*k, (*v).to_owned())));
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let r = b.post("/portal/security/password", &form).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{sentence}");
+        assert!(r.body.contains("id=\"password-error\""), "{sentence}");
+        assert_eq!(r.count("aria-invalid=\"true\""), 1, "one field marked: {sentence}");
+        assert!(r.body.contains(sentence), "{sentence}: {}", r.body);
+        assert!(
+            !r.body.contains(NEW) && !r.body.contains(PASSWORD),
+            "a password came back"
+        );
+    }
+    // without the CSRF token: refused
+    let r = b
+        .post(
+            "/portal/security/password",
+            &[("current", PASSWORD), ("new", NEW), ("repeat", NEW)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert!(password_ok(&app, "max@example.de", PASSWORD).await);
+
+    // the change: the new password works, the old one not, trust has ended
+    let after = b
+        .submit(
+            &page,
+            "/portal/security/password",
+            &[("current", PASSWORD), ("new", NEW), ("repeat", NEW)],
+        )
+        .await;
+    assert!(
+        after.body.contains("Ihr Passwort wurde geändert."),
+        "{}",
+        after.body
+    );
+    assert!(after.body.contains("id=\"browsers-empty\""));
+    assert!(password_ok(&app, "max@example.de", NEW).await);
+    assert!(!password_ok(&app, "max@example.de", PASSWORD).await);
+
+    // wrong current passwords count with wrong logins (the failed check
+    // just now and four more make five): then the form says when to try again
+    let page = b.get("/portal/security").await;
+    let csrf = page.csrf();
+    for _ in 0..4 {
+        let r = b
+            .post(
+                "/portal/security/password",
+                &[
+                    ("csrf", &csrf),
+                    ("current", "falsch-falsch-falsch"),
+                    ("new", NEW),
+                    ("repeat", NEW),
+                ],
+            )
+            .await;
+        assert!(r.body.contains("Das bisherige Passwort stimmt nicht."));
+    }
+    let r = b
+        .post(
+            "/portal/security/password",
+            &[
+                ("csrf", &csrf),
+                ("current", NEW),
+                ("new", PASSWORD),
+                ("repeat", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body
+            .contains("Zu viele falsche Passwörter. Bitte versuchen Sie es in 15 Minuten erneut."),
+        "{}",
+        r.body
+    );
+    app.clock.advance(15 * 60 + 1);
+    assert!(
+        password_ok(&app, "max@example.de", NEW).await,
+        "the refused try changed nothing"
+    );
 }
 
 #[tokio::test]

@@ -455,6 +455,29 @@ impl Caller<'_> {
             .await
     }
 
+    /// `PUT /api/v1/users/{login}/password` as the user themself: the
+    /// current password must be right (`credentials-invalid` otherwise,
+    /// `too-many-attempts` after five wrong ones).
+    pub async fn change_own_password(
+        &self,
+        login: &str,
+        current: &str,
+        new: &str,
+    ) -> Result<(), CallError> {
+        #[derive(Serialize)]
+        struct Body<'a> {
+            password: &'a str,
+            current_password: &'a str,
+        }
+        let path = format!("/api/v1/users/{}/password", seg(login));
+        let body = Body {
+            password: new,
+            current_password: current,
+        };
+        let response = self.request(Method::PUT, &path).json(&body).send().await;
+        check(response).await.map(drop)
+    }
+
     /// `GET path` (already encoded; see [`seg`]) → JSON.
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, CallError> {
         self.send::<(), T>(Method::GET, path, None).await

@@ -1,6 +1,6 @@
 //! "Meine Sicherheit" (`/portal/security`), for every logged-in user: the
-//! devices with the Ident app, the 2FA interval, the trusted browsers and the
-//! recent sign-ins.
+//! devices with the Ident app, the 2FA interval, the trusted browsers, the
+//! recent sign-ins and the password.
 //!
 //! Everything is read and changed through the relying-party API as the user
 //! (`Ident-Actor`), so the page can do exactly what the API lets the user do
@@ -40,6 +40,7 @@ pub fn router() -> Router<PortalState> {
     Router::new()
         .route("/portal/security", get(show))
         .route("/portal/security/interval", post(set_interval))
+        .route("/portal/security/password", post(change_password))
         .route(
             "/portal/security/devices/{id}/remove",
             get(confirm_remove).post(remove_device),
@@ -317,12 +318,25 @@ async fn own_device(caller: &Caller<'_>, login: &str, id: &str) -> Result<ApiDev
 }
 
 /// Renders the page; `error` goes next to the interval form.
+/// A refused form and the sentence that says why, shown next to it.
+enum FormError {
+    /// The 2FA interval form.
+    Interval(String),
+    /// The password form, and the field at fault (`current`, `new`, `repeat`).
+    Password(String, &'static str),
+}
+
 async fn render(
     state: &PortalState,
     me: &LoggedIn,
     status: StatusCode,
-    error: Option<String>,
+    error: Option<FormError>,
 ) -> Result<Response, PortalError> {
+    let (error, password_error, password_field) = match error {
+        None => (None, None, None),
+        Some(FormError::Interval(e)) => (Some(e), None, None),
+        Some(FormError::Password(e, field)) => (None, Some(e), Some(field)),
+    };
     let lang = me.lang;
     let login = me.user.login.as_str();
     let caller = state.api.acting(login);
@@ -385,6 +399,8 @@ async fn render(
         context! {
             notice => notice,
             error => error,
+            password_error => password_error,
+            password_field => password_field,
             devices => Value::from_serialize(&device_rows),
             browsers => Value::from_serialize(&browser_rows),
             signins => Value::from_serialize(&signins),
@@ -420,7 +436,7 @@ async fn set_interval(
 ) -> Result<Response, PortalError> {
     let lang = me.lang;
     let Some(days) = parse_days(&form.form.days) else {
-        let error = i18n::t(lang, "int_interval_invalid").to_owned();
+        let error = FormError::Interval(i18n::t(lang, "int_interval_invalid").to_owned());
         return render(&state, &me, StatusCode::UNPROCESSABLE_ENTITY, Some(error)).await;
     };
     let login = me.user.login.as_str();
@@ -444,6 +460,86 @@ async fn set_interval(
     let text = i18n::tf(lang, key, &[("interval", &interval_label(lang, days))]);
     tracing::info!(user = %login, days, "portal: own 2FA interval set");
     done(&state, &form.session, text, "/portal/security")
+}
+
+/// The password form. Kept out of `Debug` and wiped when dropped.
+#[derive(Deserialize)]
+struct PasswordForm {
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    new: String,
+    #[serde(default)]
+    repeat: String,
+}
+
+impl Drop for PasswordForm {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.current.zeroize();
+        self.new.zeroize();
+        self.repeat.zeroize();
+    }
+}
+
+impl std::fmt::Debug for PasswordForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordForm { .. }")
+    }
+}
+
+/// `POST /portal/security/password`: the user's own password, with the
+/// current one. The service counts wrong current passwords like wrong
+/// logins and revokes the trusted browsers on a change.
+async fn change_password(
+    State(state): State<PortalState>,
+    me: LoggedIn,
+    form: CsrfForm<PasswordForm>,
+) -> Result<Response, PortalError> {
+    let lang = me.lang;
+    let f = &form.form;
+    let refused =
+        |key: &'static str, field| Some(FormError::Password(i18n::t(lang, key).to_owned(), field));
+    let problem = if f.current.is_empty() {
+        refused("sec_pw_current_missing", "current")
+    } else if !(8..=256).contains(&f.new.chars().count()) {
+        refused("sec_pw_length", "new")
+    } else if f.new != f.repeat {
+        refused("sec_pw_mismatch", "repeat")
+    } else {
+        None
+    };
+    if problem.is_some() {
+        return render(&state, &me, StatusCode::UNPROCESSABLE_ENTITY, problem).await;
+    }
+    let login = me.user.login.as_str();
+    let changed = state
+        .api
+        .acting(login)
+        .change_own_password(login, &f.current, &f.new)
+        .await;
+    let error = match changed {
+        Ok(()) => {
+            tracing::info!(user = %login, "portal: own password changed");
+            let text = i18n::t(lang, "sec_pw_changed").to_owned();
+            return done(&state, &form.session, text, "/portal/security");
+        }
+        Err(e) => match e.problem() {
+            Some(p) if p.slug == "credentials-invalid" => {
+                FormError::Password(i18n::t(lang, "sec_pw_current_wrong").to_owned(), "current")
+            }
+            Some(p) if p.slug == "too-many-attempts" => {
+                let minutes = p.retry_after.unwrap_or(60).div_ceil(60).to_string();
+                let text = i18n::tf(lang, "sec_pw_too_many", &[("minutes", &minutes)]);
+                FormError::Password(text, "current")
+            }
+            Some(p) if p.slug == "validation-failed" => {
+                FormError::Password(i18n::t(lang, "sec_pw_length").to_owned(), "new")
+            }
+            _ => return Err(e.into()),
+        },
+    };
+    render(&state, &me, StatusCode::UNPROCESSABLE_ENTITY, Some(error)).await
 }
 
 /// `GET /portal/security/devices/{id}/remove`: asks before removing.
@@ -534,6 +630,55 @@ async fn revoke_all_browsers(
 /// The texts of "Meine Sicherheit".
 pub const TEXTS: &[i18n::Text] = &[
     ("sec_title", "Meine Sicherheit", "My security"),
+    ("sec_pw", "Passwort", "Password"),
+    (
+        "sec_pw_intro",
+        "Ändern Sie Ihr Passwort mit dem bisherigen. Danach fragt jeder Browser wieder nach dem zweiten Faktor.",
+        "Change your password with the current one. Afterwards every browser asks for the second factor again.",
+    ),
+    ("sec_pw_current", "Bisheriges Passwort", "Current password"),
+    ("sec_pw_new", "Neues Passwort", "New password"),
+    (
+        "sec_pw_new_hint",
+        "8 bis 256 Zeichen.",
+        "8 to 256 characters.",
+    ),
+    (
+        "sec_pw_repeat",
+        "Neues Passwort wiederholen",
+        "Repeat the new password",
+    ),
+    ("sec_pw_save", "Passwort ändern", "Change password"),
+    (
+        "sec_pw_changed",
+        "Ihr Passwort wurde geändert. Jeder Browser fragt bei der nächsten Anmeldung wieder nach dem zweiten Faktor.",
+        "Your password has been changed. Every browser asks for the second factor at the next login.",
+    ),
+    (
+        "sec_pw_current_missing",
+        "Bitte geben Sie Ihr bisheriges Passwort ein.",
+        "Please enter your current password.",
+    ),
+    (
+        "sec_pw_current_wrong",
+        "Das bisherige Passwort stimmt nicht. Ihr Passwort wurde nicht geändert.",
+        "The current password is not right. Your password was not changed.",
+    ),
+    (
+        "sec_pw_length",
+        "Das neue Passwort muss 8 bis 256 Zeichen lang sein.",
+        "The new password must be 8 to 256 characters long.",
+    ),
+    (
+        "sec_pw_mismatch",
+        "Die beiden neuen Passwörter stimmen nicht überein.",
+        "The two new passwords do not match.",
+    ),
+    (
+        "sec_pw_too_many",
+        "Zu viele falsche Passwörter. Bitte versuchen Sie es in {minutes} Minuten erneut.",
+        "Too many wrong passwords. Please try again in {minutes} minutes.",
+    ),
     (
         "sec_intro",
         "Hier sehen Sie, womit Sie sich anmelden, wie oft nach dem zweiten Faktor gefragt wird und wann Sie sich zuletzt angemeldet haben.",
