@@ -243,7 +243,11 @@ async fn own_password_changes_with_the_current_one_refusals_change_nothing() {
         let r = b.post("/portal/security/password", &form).await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{sentence}");
         assert!(r.body.contains("id=\"password-error\""), "{sentence}");
-        assert_eq!(r.count("aria-invalid=\"true\""), 1, "one field marked: {sentence}");
+        assert_eq!(
+            r.count("aria-invalid=\"true\""),
+            1,
+            "one field marked: {sentence}"
+        );
         assert!(r.body.contains(sentence), "{sentence}: {}", r.body);
         assert!(
             !r.body.contains(NEW) && !r.body.contains(PASSWORD),

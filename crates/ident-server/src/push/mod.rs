@@ -9,15 +9,19 @@
 //! that created the challenge has committed, on a spawned task, and a failure
 //! is logged (by device id, never the push token) and otherwise ignored.
 //!
-//! Credentials: FCM HTTP v1 wants an OAuth 2 access token of a service
-//! account, APNs a provider JWT (ES256, renewed at most hourly). Minting them
-//! is not implemented yet: both adapters send a **configured bearer token**
-//! (`push.fcm_token`, `push.apns_token`), which an operator's sidecar must
-//! refresh (restart with the new value) before it expires. The base URLs are
+//! Credentials ([`credentials`]): FCM HTTP v1 wants an OAuth 2 access
+//! token of a service account, APNs a provider JWT (ES256). The service
+//! mints both from the provider's key file (`push.fcm_service_account`,
+//! `push.apns_key_file`), or sends a configured bearer token
+//! (`push.fcm_token`, `push.apns_token`) that the operator renews. APNs
+//! speaks only HTTP/2, so its adapter uses nothing else. The base URLs are
 //! configurable so tests can point the adapters at a local fake server; they
 //! must be https, or http to loopback only.
 
+pub mod credentials;
+
 use std::future::Future;
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +32,7 @@ use serde_json::json;
 use thiserror::Error;
 
 use crate::sms_gateway::BearerToken;
+use credentials::{ApnsSigner, Credential, FcmAccount};
 
 /// Default FCM endpoint.
 pub const FCM_BASE_URL: &str = "https://fcm.googleapis.com";
@@ -115,15 +120,29 @@ impl ApnsPushType {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PushConfig {
-    /// The Firebase project id; enables FCM together with `fcm_token`.
+    /// A Firebase service account's key file (JSON from the Firebase
+    /// console): enables FCM with tokens the service mints. Its project is
+    /// used unless `fcm_project` names another.
+    pub fcm_service_account: Option<PathBuf>,
+    /// The Firebase project id; with `fcm_token`, enables FCM.
     pub fcm_project: Option<String>,
-    /// OAuth 2 access token for FCM HTTP v1 (see the module docs). Never logged.
+    /// An OAuth 2 access token for FCM HTTP v1 that the operator renews
+    /// (instead of `fcm_service_account`). Never logged.
     pub fcm_token: Option<BearerToken>,
     /// FCM base URL; default [`FCM_BASE_URL`].
     pub fcm_base_url: Option<String>,
-    /// The app's bundle id (`apns-topic`); enables APNs together with `apns_token`.
+    /// The app's bundle id (`apns-topic`); enables APNs together with a key
+    /// (`apns_key_file`, `apns_key_id`, `apns_team_id`) or `apns_token`.
     pub apns_topic: Option<String>,
-    /// Provider token (JWT) for APNs (see the module docs). Never logged.
+    /// The team's APNs signing key (`AuthKey_<key id>.p8`): the service mints
+    /// provider tokens with it.
+    pub apns_key_file: Option<PathBuf>,
+    /// The key's 10-character id.
+    pub apns_key_id: Option<String>,
+    /// The 10-character team id.
+    pub apns_team_id: Option<String>,
+    /// A provider token (JWT) for APNs that the operator renews (instead of
+    /// the key). Never logged.
     pub apns_token: Option<BearerToken>,
     /// APNs base URL; default [`APNS_BASE_URL`] (the sandbox is
     /// `https://api.sandbox.push.apple.com`).
@@ -132,36 +151,87 @@ pub struct PushConfig {
     pub apns_push_type: ApnsPushType,
 }
 
-/// Builds the gateway the settings ask for: [`NoPush`] when neither provider
-/// is configured, otherwise a [`ProviderPush`] that routes by provider.
-pub fn from_config(config: &PushConfig) -> Result<Arc<dyn PushGateway>, PushError> {
-    let fcm = match (&config.fcm_project, &config.fcm_token) {
-        (Some(project), Some(token)) => Some(FcmGateway::new(
-            config.fcm_base_url.as_deref().unwrap_or(FCM_BASE_URL),
-            project,
-            token.clone(),
-        )?),
-        (None, None) => None,
+fn config_error(text: &str) -> PushError {
+    PushError::Config(text.into())
+}
+
+/// The FCM adapter the settings ask for, if any.
+fn fcm_from_config(config: &PushConfig) -> Result<Option<FcmGateway>, PushError> {
+    let base = config.fcm_base_url.as_deref().unwrap_or(FCM_BASE_URL);
+    match (&config.fcm_service_account, &config.fcm_token) {
+        (Some(_), Some(_)) => Err(config_error(
+            "set push.fcm_service_account or push.fcm_token, not both",
+        )),
+        (Some(file), None) => {
+            let account = FcmAccount::from_file(file)?;
+            let project = config
+                .fcm_project
+                .clone()
+                .unwrap_or_else(|| account.project_id().to_owned());
+            FcmGateway::with_credential(base, &project, Credential::Fcm(account)).map(Some)
+        }
+        (None, Some(token)) => {
+            let project = config
+                .fcm_project
+                .as_deref()
+                .ok_or_else(|| config_error("push.fcm_token needs push.fcm_project"))?;
+            FcmGateway::new(base, project, token.clone()).map(Some)
+        }
+        (None, None) if config.fcm_project.is_some() => Err(config_error(
+            "push.fcm_project needs push.fcm_service_account or push.fcm_token",
+        )),
+        (None, None) => Ok(None),
+    }
+}
+
+/// The APNs adapter the settings ask for, if any.
+fn apns_from_config(config: &PushConfig) -> Result<Option<ApnsGateway>, PushError> {
+    let key = (
+        &config.apns_key_file,
+        &config.apns_key_id,
+        &config.apns_team_id,
+    );
+    let credential = match (key, &config.apns_token) {
+        ((None, None, None), None) => None,
+        ((None, None, None), Some(token)) => Some(Credential::Static(token.clone())),
+        ((Some(file), Some(key_id), Some(team)), None) => {
+            Some(Credential::Apns(ApnsSigner::from_file(file, key_id, team)?))
+        }
+        (_, Some(_)) => {
+            return Err(config_error(
+                "set the APNs key (push.apns_key_file, _key_id, _team_id) or push.apns_token, not both",
+            ));
+        }
         _ => {
-            return Err(PushError::Config(
-                "push.fcm_project and push.fcm_token go together".into(),
+            return Err(config_error(
+                "push.apns_key_file, push.apns_key_id and push.apns_team_id go together",
             ));
         }
     };
-    let apns = match (&config.apns_topic, &config.apns_token) {
-        (Some(topic), Some(token)) => Some(ApnsGateway::new(
+    match (credential, &config.apns_topic) {
+        (None, None) => Ok(None),
+        (Some(credential), Some(topic)) => ApnsGateway::with_credential(
             config.apns_base_url.as_deref().unwrap_or(APNS_BASE_URL),
             topic,
-            token.clone(),
+            credential,
             config.apns_push_type,
-        )?),
-        (None, None) => None,
-        _ => {
-            return Err(PushError::Config(
-                "push.apns_topic and push.apns_token go together".into(),
-            ));
-        }
-    };
+        )
+        .map(Some),
+        (Some(_), None) => Err(config_error(
+            "APNs needs push.apns_topic (the app's bundle id)",
+        )),
+        (None, Some(_)) => Err(config_error(
+            "push.apns_topic needs the APNs key (push.apns_key_file, _key_id, _team_id) or push.apns_token",
+        )),
+    }
+}
+
+/// Builds the gateway the settings ask for: [`NoPush`] when neither provider
+/// is configured, otherwise a [`ProviderPush`] that routes by provider. Key
+/// files are read here, so a wrong path or key stops the start.
+pub fn from_config(config: &PushConfig) -> Result<Arc<dyn PushGateway>, PushError> {
+    let fcm = fcm_from_config(config)?;
+    let apns = apns_from_config(config)?;
     if fcm.is_none() && apns.is_none() {
         return Ok(Arc::new(NoPush));
     }
@@ -213,10 +283,19 @@ fn base_url(url: &str) -> Result<String, PushError> {
     Ok(url.trim_end_matches('/').to_owned())
 }
 
-fn http_client() -> Result<reqwest::Client, PushError> {
-    reqwest::Client::builder()
+/// A client without redirects and with [`PUSH_TIMEOUT`]; `http2_only`
+/// for APNs, which refuses HTTP/1.1 (over TLS it is negotiated by ALPN,
+/// to a loopback test server it is spoken directly).
+fn http_client(http2_only: bool) -> Result<reqwest::Client, PushError> {
+    let builder = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
-        .timeout(PUSH_TIMEOUT)
+        .timeout(PUSH_TIMEOUT);
+    let builder = if http2_only {
+        builder.http2_prior_knowledge()
+    } else {
+        builder
+    };
+    builder
         .build()
         .map_err(|e| PushError::Config(e.to_string()))
 }
@@ -238,7 +317,7 @@ async fn post(req: reqwest::RequestBuilder) -> Result<(), PushError> {
 pub struct FcmGateway {
     client: reqwest::Client,
     url: String,
-    token: BearerToken,
+    credential: Credential,
 }
 
 impl std::fmt::Debug for FcmGateway {
@@ -252,6 +331,18 @@ impl std::fmt::Debug for FcmGateway {
 impl FcmGateway {
     /// `POST {base}/v1/projects/{project}/messages:send` with `token` as bearer.
     pub fn new(base: &str, project: &str, token: BearerToken) -> Result<Self, PushError> {
+        if !token.is_valid() {
+            return Err(PushError::Config("push.fcm_token is not usable".into()));
+        }
+        Self::with_credential(base, project, Credential::Static(token))
+    }
+
+    /// The same with the bearer token from `credential`.
+    pub fn with_credential(
+        base: &str,
+        project: &str,
+        credential: Credential,
+    ) -> Result<Self, PushError> {
         let project_ok = !project.is_empty()
             && project.len() <= 100
             && project
@@ -262,13 +353,10 @@ impl FcmGateway {
                 "push.fcm_project must be a Firebase project id".into(),
             ));
         }
-        if !token.is_valid() {
-            return Err(PushError::Config("push.fcm_token is not usable".into()));
-        }
         Ok(Self {
-            client: http_client()?,
+            client: http_client(false)?,
             url: format!("{}/v1/projects/{project}/messages:send", base_url(base)?),
-            token,
+            credential,
         })
     }
 
@@ -287,10 +375,11 @@ impl FcmGateway {
 impl PushGateway for FcmGateway {
     fn notify<'a>(&'a self, target: &'a PushTarget, challenge_id: &'a str) -> PushFuture<'a> {
         Box::pin(async move {
+            let token = self.credential.bearer().await?;
             let req = self
                 .client
                 .post(&self.url)
-                .bearer_auth(self.token.expose())
+                .bearer_auth(token.expose())
                 .json(&Self::message(&target.token, challenge_id));
             post(req).await
         })
@@ -308,7 +397,7 @@ pub struct ApnsGateway {
     client: reqwest::Client,
     base: String,
     topic: String,
-    token: BearerToken,
+    credential: Credential,
     push_type: ApnsPushType,
 }
 
@@ -323,11 +412,25 @@ impl std::fmt::Debug for ApnsGateway {
 }
 
 impl ApnsGateway {
-    /// An adapter for app `topic` (its bundle id) at `base`.
+    /// An adapter for app `topic` (its bundle id) at `base` with a provider
+    /// token the operator renews.
     pub fn new(
         base: &str,
         topic: &str,
         token: BearerToken,
+        push_type: ApnsPushType,
+    ) -> Result<Self, PushError> {
+        if !token.is_valid() {
+            return Err(PushError::Config("push.apns_token is not usable".into()));
+        }
+        Self::with_credential(base, topic, Credential::Static(token), push_type)
+    }
+
+    /// The same with the provider token from `credential`.
+    pub fn with_credential(
+        base: &str,
+        topic: &str,
+        credential: Credential,
         push_type: ApnsPushType,
     ) -> Result<Self, PushError> {
         let topic_ok = !topic.is_empty()
@@ -340,14 +443,11 @@ impl ApnsGateway {
                 "push.apns_topic must be the app's bundle id".into(),
             ));
         }
-        if !token.is_valid() {
-            return Err(PushError::Config("push.apns_token is not usable".into()));
-        }
         Ok(Self {
-            client: http_client()?,
+            client: http_client(true)?,
             base: base_url(base)?,
             topic: topic.to_owned(),
-            token,
+            credential,
             push_type,
         })
     }
@@ -379,10 +479,11 @@ impl PushGateway for ApnsGateway {
                 ApnsPushType::Alert => "10",
                 ApnsPushType::Background => "5",
             };
+            let token = self.credential.bearer().await?;
             let req = self
                 .client
                 .post(format!("{}/3/device/{t}", self.base))
-                .bearer_auth(self.token.expose())
+                .bearer_auth(token.expose())
                 .header("apns-topic", &self.topic)
                 .header("apns-push-type", self.push_type.as_str())
                 .header("apns-priority", priority)
@@ -402,24 +503,25 @@ mod tests {
 
     use axum::Router;
     use axum::body::Bytes;
-    use axum::http::{HeaderMap, Method, StatusCode, Uri};
+    use axum::http::{HeaderMap, Method, StatusCode, Uri, Version};
 
     use super::*;
 
-    type Seen = Arc<Mutex<Vec<(Method, String, HeaderMap, serde_json::Value)>>>;
+    /// Method, path, headers, body and HTTP version of each request.
+    type Seen = Arc<Mutex<Vec<(Method, String, HeaderMap, serde_json::Value, Version)>>>;
 
     /// A fake provider on 127.0.0.1:0 that records requests and answers `status`.
     async fn fake(status: StatusCode) -> (String, Seen) {
         let seen: Seen = Arc::default();
         let s2 = Arc::clone(&seen);
         let app = Router::new().fallback(
-            move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+            move |method: Method, version: Version, uri: Uri, headers: HeaderMap, body: Bytes| {
                 let s = Arc::clone(&s2);
                 async move {
                     let v = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
                     s.lock()
                         .unwrap()
-                        .push((method, uri.to_string(), headers, v));
+                        .push((method, uri.path().to_owned(), headers, v, version));
                     status
                 }
             },
@@ -444,7 +546,7 @@ mod tests {
         };
         g.notify(&target, "chal-1").await.unwrap();
         let seen = seen.lock().unwrap();
-        let (m, path, h, body) = &seen[0];
+        let (m, path, h, body, _) = &seen[0];
         assert_eq!(m, Method::POST);
         assert_eq!(path, "/v1/projects/ident-test/messages:send");
         assert_eq!(h["authorization"], "Bearer ya29.tok");
@@ -469,14 +571,15 @@ mod tests {
             g.notify(&target, "chal-2").await.unwrap();
         }
         let seen = seen.lock().unwrap();
-        let (_, path, h, body) = &seen[0];
+        let (_, path, h, body, version) = &seen[0];
+        assert_eq!(*version, Version::HTTP_2, "APNs speaks only HTTP/2");
         assert_eq!(path, "/3/device/a1b2c3");
         assert_eq!(h["apns-topic"], "de.example.ident");
         assert_eq!(h["apns-push-type"], "alert");
         assert_eq!(h["apns-priority"], "10");
         assert_eq!(h["authorization"], "Bearer jwt");
         assert_eq!(body["challenge_id"], "chal-2");
-        let (_, _, h, body) = &seen[1];
+        let (_, _, h, body, _) = &seen[1];
         assert_eq!(h["apns-push-type"], "background");
         assert_eq!(body["aps"], json!({"content-available": 1}));
     }
@@ -508,6 +611,80 @@ mod tests {
         assert!(p.notify(&target, "c").await.is_err());
     }
 
+    /// The `Authorization: Bearer` token of request `i`.
+    fn bearer(seen: &Seen, i: usize) -> String {
+        let seen = seen.lock().unwrap();
+        let h = seen[i].2["authorization"].to_str().unwrap();
+        h.strip_prefix("Bearer ").unwrap().to_owned()
+    }
+
+    #[tokio::test]
+    async fn minted_credentials_reach_the_providers() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("AuthKey_KEY1234567.p8");
+        std::fs::write(&key, include_bytes!("testdata/apns-test-key.p8")).unwrap();
+        let (apns_base, apns_seen) = fake(StatusCode::OK).await;
+        // FCM: the fake answers the token request and the push alike; a
+        // token endpoint that answers 200 without a token would fail the push.
+        let token_app = Router::new().route(
+            "/token",
+            axum::routing::post(|| async {
+                axum::Json(json!({"access_token": "ya29.minted", "expires_in": 3600}))
+            }),
+        );
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let token_uri = format!("http://{}/token", l.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(l, token_app).await });
+        let account = dir.path().join("service-account.json");
+        let account_json = json!({
+            "type": "service_account", "project_id": "ident-test", "private_key_id": "k1",
+            "private_key": include_str!("testdata/fcm-test-key.pem"),
+            "client_email": "push@ident-test.iam.gserviceaccount.com", "token_uri": token_uri,
+        });
+        std::fs::write(&account, account_json.to_string()).unwrap();
+        let (fcm_base, fcm_seen) = fake(StatusCode::OK).await;
+        let config = PushConfig {
+            fcm_service_account: Some(account),
+            fcm_base_url: Some(fcm_base),
+            apns_topic: Some("de.example.ident".into()),
+            apns_key_file: Some(key),
+            apns_key_id: Some("KEY1234567".into()),
+            apns_team_id: Some("TEAM123456".into()),
+            apns_base_url: Some(apns_base),
+            ..PushConfig::default()
+        };
+        let push = from_config(&config).unwrap();
+        for (provider, token) in [
+            (PushProvider::Apns, "a1b2"),
+            (PushProvider::Fcm, "f1"),
+            (PushProvider::Apns, "a1b2"),
+        ] {
+            let target = PushTarget {
+                provider,
+                token: token.into(),
+            };
+            push.notify(&target, "chal-9").await.unwrap();
+        }
+        // APNs: an ES256 provider token of the team, the same for both pushes.
+        let jwt = bearer(&apns_seen, 0);
+        let header: serde_json::Value = serde_json::from_slice(
+            &base64::Engine::decode(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                jwt.split('.').next().unwrap(),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(header, json!({"alg": "ES256", "kid": "KEY1234567"}));
+        assert_eq!(bearer(&apns_seen, 1), jwt);
+        // FCM: the bought access token, for the project of the key file.
+        assert_eq!(bearer(&fcm_seen, 0), "ya29.minted");
+        assert_eq!(
+            fcm_seen.lock().unwrap()[0].1,
+            "/v1/projects/ident-test/messages:send"
+        );
+    }
+
     #[test]
     fn config_rules() {
         assert_eq!(from_config(&PushConfig::default()).unwrap().kind(), "none");
@@ -529,5 +706,49 @@ mod tests {
             ..PushConfig::default()
         };
         assert_eq!(from_config(&c).unwrap().kind(), "providers");
+        // Each way of getting a token alone, and nothing half-configured.
+        let refused = [
+            PushConfig {
+                apns_topic: Some("de.example.ident".into()),
+                ..PushConfig::default()
+            },
+            PushConfig {
+                apns_token: Some(token("t")),
+                ..PushConfig::default()
+            },
+            PushConfig {
+                apns_topic: Some("de.example.ident".into()),
+                apns_key_file: Some("/nonexistent.p8".into()),
+                apns_key_id: Some("KEY1234567".into()),
+                ..PushConfig::default()
+            },
+            PushConfig {
+                apns_topic: Some("de.example.ident".into()),
+                apns_token: Some(token("t")),
+                apns_key_file: Some("/nonexistent.p8".into()),
+                apns_key_id: Some("KEY1234567".into()),
+                apns_team_id: Some("TEAM123456".into()),
+                ..PushConfig::default()
+            },
+            PushConfig {
+                fcm_token: Some(token("t")),
+                ..PushConfig::default()
+            },
+            PushConfig {
+                fcm_service_account: Some("/nonexistent.json".into()),
+                fcm_token: Some(token("t")),
+                ..PushConfig::default()
+            },
+            PushConfig {
+                fcm_service_account: Some("/nonexistent.json".into()),
+                ..PushConfig::default()
+            },
+        ];
+        for c in refused {
+            assert!(
+                matches!(from_config(&c), Err(PushError::Config(_))),
+                "{c:?}"
+            );
+        }
     }
 }
