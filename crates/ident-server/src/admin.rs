@@ -33,6 +33,9 @@ pub enum AdminError {
     /// The login is taken.
     #[error("the login {0} is already taken")]
     LoginTaken(String),
+    /// The login was a deleted user's and is not given again.
+    #[error("the login {0} belonged to a deleted user and is not given again")]
+    LoginRetired(String),
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -235,6 +238,7 @@ pub fn insert_user(
         .create_user_audited(&new, by, now)
         .map_err(|e| match e {
             StoreError::Conflict(_) => AdminError::LoginTaken(user.login.to_string()),
+            StoreError::Retired => AdminError::LoginRetired(user.login.to_string()),
             StoreError::NotFound => AdminError::NoSuchBroker(
                 user.broker
                     .as_ref()

@@ -147,6 +147,12 @@ impl ApiError {
         .with_detail(detail)
     }
 
+    /// 409 `login-taken` for a login that belonged to a deleted user.
+    pub fn login_retired() -> Self {
+        Self::login_taken()
+            .with_detail("`login`: this login belonged to a deleted user and is not given again.")
+    }
+
     /// 401 `credentials-invalid`: wrong login or password (never says which).
     pub fn credentials_invalid() -> Self {
         Self::new(

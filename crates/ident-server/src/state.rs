@@ -120,6 +120,11 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => ApiError::not_found("The requested item"),
+            StoreError::Retired => ApiError::new(
+                axum::http::StatusCode::CONFLICT,
+                "conflict",
+                "This was used before and is not given again.",
+            ),
             StoreError::Conflict(_) => ApiError::new(
                 axum::http::StatusCode::CONFLICT,
                 "conflict",

@@ -1475,14 +1475,29 @@ async fn deleting_users_follows_the_roles_and_brokers_go_last() {
     }
     assert_eq!(delete(&app, None, A).await.0, 204);
 
-    // The login is free again, with a new id: the old audit stays with the old id.
-    create(
+    // The login is never given again: the audit log names actors by login,
+    // and a browser still logged in as the old user would act as the new one.
+    let got = call(
         &app,
-        json!({"login": CA2, "role": "customer", "broker": B, "password": PASSWORD}),
+        Method::POST,
+        "/api/v1/users",
+        None,
+        Some(json!({"login": CA2, "role": "customer", "broker": B, "password": PASSWORD})),
     )
     .await;
-    assert_ne!(user_id(&app, CA2).await, ca2);
-    let entries = audit(&app, CA2).await;
+    let detail = problem(&got, 409, "login-taken");
+    assert!(detail.contains("deleted user"), "{detail}");
+    // Nor the id: after deleting the newest user (CB), a new one gets a new
+    // id, so none of CB's audit entries read as theirs.
+    let cb = user_id(&app, CB).await;
+    assert_eq!(delete(&app, Some(EB), CB).await.0, 204);
+    create(
+        &app,
+        json!({"login": "neu@example.de", "role": "customer", "broker": B, "password": PASSWORD}),
+    )
+    .await;
+    assert!(user_id(&app, "neu@example.de").await > cb);
+    let entries = audit(&app, "neu@example.de").await;
     assert_eq!(entries.len(), 1, "{entries:?}");
     assert_eq!(entries[0]["action"], "user.created");
     let conn = rusqlite::Connection::open(app.dir.path().join("ident.db")).unwrap();

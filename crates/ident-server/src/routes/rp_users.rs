@@ -9,10 +9,13 @@
 //! parsed field by field ([`JsonObject`]) so that a refusal names the field and
 //! never repeats the value (it may be a password or a phone number).
 //!
-//! A phone or interval change first revokes the user's trusted browsers and
-//! then writes the change and its audit entry in one transaction: if the
-//! second step fails, the user is merely asked for the second factor again,
-//! never trusted under an old setting.
+//! A change loads its target, checks the rule and writes inside one write
+//! transaction ([`atomically`]), so no other writer (a role change, a
+//! deletion) comes between the check and the change. A phone or interval
+//! change first revokes the user's trusted browsers and then writes the
+//! change and its audit entry, each step a savepoint: if the second fails,
+//! the user is merely asked for the second factor again, never trusted under
+//! an old setting.
 
 use std::sync::Arc;
 
@@ -430,6 +433,27 @@ where
         })?
 }
 
+/// [`blocking`], with `f` inside one write transaction (the store's group):
+/// what it loads and checks is what it changes. Each store call in it is a
+/// savepoint; a refusal returned after some of them keeps those.
+async fn atomically<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn Store) -> Result<T, ApiError> + Send + 'static,
+{
+    blocking(state, move |s| {
+        let mut f = Some(f);
+        let mut out = None;
+        s.group(&mut || {
+            if let Some(f) = f.take() {
+                out = Some(f(s));
+            }
+        })?;
+        out.unwrap_or_else(|| Err(ApiError::internal()))
+    })
+    .await
+}
+
 fn forbidden(d: Denied) -> ApiError {
     ApiError::forbidden(d)
 }
@@ -491,6 +515,7 @@ fn admin_error(e: AdminError) -> ApiError {
             ApiError::validation_failed("broker", "there is no broker with this login")
         }
         AdminError::LoginTaken(_) => ApiError::login_taken(),
+        AdminError::LoginRetired(_) => ApiError::login_retired(),
         AdminError::Store(e) => ApiError::from(e),
     }
 }
@@ -649,7 +674,7 @@ async fn update_user(
         .map_err(admin_error)?;
     let login = path_login(&login)?;
     let now = state.now();
-    let view = blocking(&state, move |s| {
+    let view = atomically(&state, move |s| {
         let target = load(s, &login)?.user;
         if name.is_some() || email.is_some() {
             authz::can_edit_profile(caller.actor.as_ref(), &target).map_err(forbidden)?;
@@ -776,7 +801,7 @@ async fn delete_user(
 ) -> Result<StatusCode, ApiError> {
     let login = path_login(&login)?;
     let now = state.now();
-    let deletion = blocking(&state, move |s| {
+    let deletion = atomically(&state, move |s| {
         let target = load(s, &login)?.user;
         authz::can_delete_user(caller.actor.as_ref(), &target).map_err(forbidden)?;
         Ok(s.delete_user(target.id, &caller.changed_by(), now)?)
@@ -812,7 +837,7 @@ async fn change_phone(
 ) -> Result<Json<UserView>, ApiError> {
     let login = path_login(&login)?;
     let now = state.now();
-    let view = blocking(&state, move |s| {
+    let view = atomically(&state, move |s| {
         let target = load(s, &login)?;
         authz::can_set_phone(caller.actor.as_ref(), &target.user).map_err(forbidden)?;
         let phone = phone
@@ -918,7 +943,7 @@ async fn set_interval(
     obj.finish()?;
     let login = path_login(&login)?;
     let now = state.now();
-    let view = blocking(&state, move |s| {
+    let view = atomically(&state, move |s| {
         let target = load(s, &login)?;
         authz::can_set_interval(caller.actor.as_ref(), &target.user).map_err(forbidden)?;
         if target.user.interval != interval {
@@ -963,7 +988,7 @@ async fn set_customers_interval(
     obj.finish()?;
     let login = path_login(&login)?;
     let now = state.now();
-    let changed = blocking(&state, move |s| {
+    let changed = atomically(&state, move |s| {
         let broker = load_broker(s, &login)?;
         authz::can_manage_customers_of(caller.actor.as_ref(), &broker).map_err(forbidden)?;
         let before: Vec<UserId> = s
@@ -1096,7 +1121,7 @@ async fn push_unlock(
 ) -> Result<Json<UserView>, ApiError> {
     let login = path_login(&login)?;
     let now = state.now();
-    let view = blocking(&state, move |s| {
+    let view = atomically(&state, move |s| {
         let target = load(s, &login)?;
         authz::can_unlock_push(caller.actor.as_ref(), &target.user).map_err(forbidden)?;
         s.unlock_push_audited(target.user.id, &caller.changed_by(), now)?;

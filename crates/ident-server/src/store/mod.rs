@@ -46,6 +46,10 @@ pub enum StoreError {
     /// The row to change does not exist.
     #[error("not found")]
     NotFound,
+    /// The value belonged to something deleted and is not given again (a
+    /// deleted user's login).
+    #[error("retired")]
+    Retired,
     /// The stored data is not what this version understands.
     #[error("the database is damaged or from a newer version: {0}")]
     Corrupt(String),

@@ -1,4 +1,5 @@
--- Ident server database, schema version 7: user ids are never reused.
+-- Ident server database, schema version 7: user ids and logins are never
+-- reused.
 -- Applied with foreign keys off (store/schema.rs), as SQLite's procedure for
 -- changing a table requires; `PRAGMA foreign_key_check` runs before the commit.
 --
@@ -10,6 +11,12 @@
 -- remembers the highest id ever used (in `sqlite_sequence`). The table is
 -- otherwise as in version 1; its role CHECK is written with `=`/`OR` (see
 -- schema_v3.sql).
+--
+-- Logins are kept too (`deleted_logins`): the audit log names actors as
+-- `user:<login>`, and a portal session names its user by login. A new user
+-- under a deleted user's login would inherit both — the old entries would
+-- read as theirs, and a browser still logged in as the old user would act
+-- as the new one.
 
 CREATE TABLE users_v7 (
     id             INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -36,3 +43,9 @@ INSERT INTO users_v7 (id, login, display_name, password_hash, role, broker_id, e
 DROP TABLE users;
 ALTER TABLE users_v7 RENAME TO users;
 CREATE INDEX users_broker ON users(broker_id);
+
+CREATE TABLE deleted_logins (                          -- never given to a new user
+    login       TEXT    PRIMARY KEY,                   -- LoginName, normalised
+    user_id     INTEGER NOT NULL,                      -- the deleted user's id
+    deleted_at  INTEGER NOT NULL
+) WITHOUT ROWID;

@@ -136,8 +136,9 @@ pub enum AttemptVerdict {
 
 /// Storage of users.
 pub trait UserStore {
-    /// Creates a user. `Conflict` when the login is taken; `NotFound` when the
-    /// broker does not exist or is not a broker.
+    /// Creates a user. `Conflict` when the login is taken, `Retired` when it
+    /// was a deleted user's; `NotFound` when the broker does not exist or is
+    /// not a broker.
     fn create_user(&self, user: &NewUser, now: i64) -> Result<UserId, StoreError>;
     /// The user with `id`.
     fn user(&self, id: UserId) -> Result<Option<User>, StoreError>;
@@ -245,7 +246,8 @@ pub trait UserStore {
     /// Deletes a user with their devices, enrollments, logins, denials and
     /// trusted browsers, and audits it (`user.deleted`) in one transaction.
     /// The SMS ledger keeps its rows (login and masked number are copied
-    /// there) and the audit log keeps its entries. A broker is deleted only
-    /// when no user and no SMS charge refers to them.
+    /// there) and the audit log keeps its entries; the login is retired (no
+    /// new user gets it). A broker is deleted only when no user and no SMS
+    /// charge refers to them.
     fn delete_user(&self, id: UserId, by: &ChangedBy, now: i64) -> Result<Deletion, StoreError>;
 }

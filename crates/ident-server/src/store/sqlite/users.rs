@@ -52,6 +52,12 @@ fn insert_user(tx: &Connection, u: &NewUser, now: i64) -> Result<UserId, StoreEr
             return Err(StoreError::NotFound);
         }
     }
+    let retired: bool = tx
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM deleted_logins WHERE login = ?1)")?
+        .query_row([u.login.as_str()], |r| r.get(0))?;
+    if retired {
+        return Err(StoreError::Retired);
+    }
     tx.execute(
         "INSERT INTO users (login, display_name, password_hash, role, broker_id, email, phone, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -563,6 +569,10 @@ impl UserStore for SqliteStore {
             tx.execute(
                 "DELETE FROM password_attempts WHERE login = ?1",
                 [user.login.as_str()],
+            )?;
+            tx.execute(
+                "INSERT INTO deleted_logins (login, user_id, deleted_at) VALUES (?1, ?2, ?3)",
+                params![user.login.as_str(), id.0, now],
             )?;
             let detail = json!({
                 "login": user.login.as_str(),
