@@ -203,6 +203,9 @@ async fn own_password_changes_with_the_current_one_refusals_change_nothing() {
     )
     .await;
     let b = sms_login(&app, "max@example.de").await;
+    // Max is logged in in a second browser too, and the broker in his own.
+    let other = sms_login(&app, "max@example.de").await;
+    let broker = sms_login(&app, "1000").await;
     let page = b.get("/portal/security").await;
     assert!(page.body.contains("id=\"password-form\""));
     assert!(
@@ -280,6 +283,16 @@ async fn own_password_changes_with_the_current_one_refusals_change_nothing() {
     assert!(after.body.contains("id=\"browsers-empty\""));
     assert!(password_ok(&app, "max@example.de", NEW).await);
     assert!(!password_ok(&app, "max@example.de", PASSWORD).await);
+    // The change ended Max's other session, not this one and not the broker's.
+    let gone = other.get("/portal/security").await;
+    assert_eq!(gone.status, StatusCode::SEE_OTHER);
+    assert!(
+        gone.location().starts_with("/portal/login"),
+        "{}",
+        gone.location()
+    );
+    assert_eq!(b.get("/portal/security").await.status, StatusCode::OK);
+    assert_eq!(broker.get("/portal/security").await.status, StatusCode::OK);
 
     // wrong current passwords count with wrong logins (the failed check
     // just now and four more make five): then the form says when to try again

@@ -520,7 +520,8 @@ async fn change_password(
         .await;
     let error = match changed {
         Ok(()) => {
-            tracing::info!(user = %login, "portal: own password changed");
+            let ended = state.store.end_sessions_of(login, &form.session.id_hash)?;
+            tracing::info!(user = %login, other_sessions_ended = ended, "portal: own password changed");
             let text = i18n::t(lang, "sec_pw_changed").to_owned();
             return done(&state, &form.session, text, "/portal/security");
         }
@@ -651,8 +652,8 @@ pub const TEXTS: &[i18n::Text] = &[
     ("sec_pw_save", "Passwort ändern", "Change password"),
     (
         "sec_pw_changed",
-        "Ihr Passwort wurde geändert. Jeder Browser fragt bei der nächsten Anmeldung wieder nach dem zweiten Faktor.",
-        "Your password has been changed. Every browser asks for the second factor at the next login.",
+        "Ihr Passwort wurde geändert. Anmeldungen in anderen Browsern sind beendet, und jeder Browser fragt wieder nach dem zweiten Faktor.",
+        "Your password has been changed. Logins in other browsers have ended, and every browser asks for the second factor again.",
     ),
     (
         "sec_pw_current_missing",

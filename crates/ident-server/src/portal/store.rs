@@ -225,6 +225,17 @@ impl PortalStore {
         Ok(())
     }
 
+    /// Ends every session of the user `login` (at either stage of the
+    /// login) but `keep`: after a password change, whoever logged in with
+    /// the old password is out. Returns how many ended.
+    pub fn end_sessions_of(&self, login: &str, keep: &[u8; 32]) -> Result<usize, PortalStoreError> {
+        Ok(self.lock()?.execute(
+            "DELETE FROM portal_sessions
+             WHERE json_extract(data, '$.stage.user.login') = ?1 AND id_hash != ?2",
+            params![login, &keep[..]],
+        )?)
+    }
+
     /// Removes sessions idle since before `idle_before` or started before
     /// `started_before`; returns how many.
     pub fn purge_sessions(
