@@ -9,12 +9,17 @@
 //! configuration therefore stops push within the hour unless a sidecar
 //! restarts the service, so the service mints them: APNs tokens every
 //! [`APNS_TOKEN_REFRESH`], FCM tokens whenever the cached one has less than
-//! [`FCM_TOKEN_MARGIN`] left. Keys are read once at start and kept in
-//! `ring`'s key types; neither a key nor a token is ever logged or shown in
-//! `Debug`.
+//! [`FCM_TOKEN_MARGIN`] left. Ages are wall-clock seconds, as the providers
+//! judge them (a monotonic clock stops while a VM is paused). A token the
+//! provider refuses (401/403) is dropped ([`Credential::rejected`]), an APNs
+//! token only once it is 20 minutes old, since Apple refuses renewals more
+//! often than that. After a failed token request the endpoint is left alone
+//! for [`TOKEN_RETRY_SECS`] instead of being asked again by every push. Keys
+//! are read once at start and kept in `ring`'s key types; neither a key nor
+//! a token is ever logged or shown in `Debug`.
 
 use std::path::Path;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -33,12 +38,19 @@ use ident_core::secret::SecretString;
 use super::PushError;
 use crate::sms_gateway::BearerToken;
 
-/// A minted APNs provider token is replaced after this long (Apple accepts
-/// one for 60 minutes and refuses renewals more often than every 20).
-pub const APNS_TOKEN_REFRESH: Duration = Duration::from_secs(50 * 60);
+/// A minted APNs provider token is replaced after this many seconds (Apple
+/// accepts one for 60 minutes and refuses renewals more often than every 20).
+pub const APNS_TOKEN_REFRESH: u64 = 50 * 60;
 
-/// A cached FCM access token is replaced once it has less than this left.
-pub const FCM_TOKEN_MARGIN: Duration = Duration::from_secs(5 * 60);
+/// An APNs token younger than this is kept even when refused.
+pub const APNS_MIN_RENEWAL: u64 = 20 * 60;
+
+/// A cached FCM access token is replaced once it has less than this many
+/// seconds left.
+pub const FCM_TOKEN_MARGIN: u64 = 5 * 60;
+
+/// Seconds a failed FCM token request keeps the endpoint from being asked again.
+pub const TOKEN_RETRY_SECS: u64 = 30;
 
 /// The OAuth 2 scope of FCM HTTP v1.
 pub const FCM_SCOPE: &str = "https://www.googleapis.com/auth/firebase.messaging";
@@ -73,6 +85,16 @@ impl Credential {
             Self::Static(t) => Ok(t.clone()),
             Self::Apns(s) => s.token().await,
             Self::Fcm(a) => a.token().await,
+        }
+    }
+
+    /// The provider refused `token` as a credential (401/403): a minted one
+    /// is dropped so that the next push gets a new one.
+    pub async fn rejected(&self, token: &BearerToken) {
+        match self {
+            Self::Static(_) => {}
+            Self::Apns(s) => s.rejected(token).await,
+            Self::Fcm(a) => a.rejected(token).await,
         }
     }
 }
@@ -127,7 +149,8 @@ pub struct ApnsSigner {
     key_id: String,
     team_id: String,
     rng: SystemRandom,
-    cached: Mutex<Option<(BearerToken, Instant)>>,
+    /// The current token and its `iat`.
+    cached: Mutex<Option<(BearerToken, u64)>>,
 }
 
 impl ApnsSigner {
@@ -169,17 +192,29 @@ impl ApnsSigner {
         Ok(BearerToken::new(token))
     }
 
-    /// The current token, minted anew every [`APNS_TOKEN_REFRESH`].
+    /// The current token, minted anew every [`APNS_TOKEN_REFRESH`] seconds.
     pub async fn token(&self) -> Result<BearerToken, PushError> {
         let mut cached = self.cached.lock().await;
-        if let Some((token, at)) = cached.as_ref() {
-            if at.elapsed() < APNS_TOKEN_REFRESH {
+        let now = unix_now();
+        if let Some((token, iat)) = cached.as_ref() {
+            if *iat <= now && now - iat < APNS_TOKEN_REFRESH {
                 return Ok(token.clone());
             }
         }
-        let token = self.mint(unix_now())?;
-        *cached = Some((token.clone(), Instant::now()));
+        let token = self.mint(now)?;
+        *cached = Some((token.clone(), now));
         Ok(token)
+    }
+
+    /// Drops `token` if it is the current one and at least
+    /// [`APNS_MIN_RENEWAL`] seconds old.
+    async fn rejected(&self, token: &BearerToken) {
+        let mut cached = self.cached.lock().await;
+        if let Some((current, iat)) = cached.as_ref() {
+            if current == token && unix_now().saturating_sub(*iat) >= APNS_MIN_RENEWAL {
+                *cached = None;
+            }
+        }
     }
 }
 
@@ -211,7 +246,16 @@ pub struct FcmAccount {
     project_id: String,
     client: reqwest::Client,
     rng: SystemRandom,
-    cached: Mutex<Option<(BearerToken, Instant)>>,
+    state: Mutex<FcmTokenState>,
+}
+
+/// The cached FCM token and the last failure to get one.
+#[derive(Default)]
+struct FcmTokenState {
+    /// The token and when it ends (Unix seconds).
+    token: Option<(BearerToken, u64)>,
+    /// When the last token request failed.
+    failed_at: Option<u64>,
 }
 
 /// The token endpoint's answer.
@@ -254,7 +298,7 @@ impl FcmAccount {
             project_id: file.project_id,
             client: super::http_client(false)?,
             rng: SystemRandom::new(),
-            cached: Mutex::new(None),
+            state: Mutex::new(FcmTokenState::default()),
         })
     }
 
@@ -283,16 +327,41 @@ impl FcmAccount {
     }
 
     /// The current access token, bought anew when the cached one has less
-    /// than [`FCM_TOKEN_MARGIN`] left.
+    /// than [`FCM_TOKEN_MARGIN`] seconds left; not asked for within
+    /// [`TOKEN_RETRY_SECS`] of a failed request.
     pub async fn token(&self) -> Result<BearerToken, PushError> {
-        let mut cached = self.cached.lock().await;
-        if let Some((token, until)) = cached.as_ref() {
-            if Instant::now() + FCM_TOKEN_MARGIN < *until {
+        let mut state = self.state.lock().await;
+        let now = unix_now();
+        if let Some((token, until)) = state.token.as_ref() {
+            if now + FCM_TOKEN_MARGIN < *until {
                 return Ok(token.clone());
             }
         }
-        let asked = Instant::now();
-        let assertion = self.assertion(unix_now())?;
+        if state
+            .failed_at
+            .is_some_and(|at| now.saturating_sub(at) < TOKEN_RETRY_SECS)
+        {
+            return Err(PushError::Transport(
+                "the FCM token endpoint failed moments ago; not asked again yet".into(),
+            ));
+        }
+        match self.buy(now).await {
+            Ok((token, expires_in)) => {
+                state.token = Some((token.clone(), now + expires_in));
+                state.failed_at = None;
+                Ok(token)
+            }
+            Err(e) => {
+                state.token = None;
+                state.failed_at = Some(now);
+                Err(e)
+            }
+        }
+    }
+
+    /// One token request: the assertion for `now` posted to the token endpoint.
+    async fn buy(&self, now: u64) -> Result<(BearerToken, u64), PushError> {
+        let assertion = self.assertion(now)?;
         let resp = self
             .client
             .post(&self.token_uri)
@@ -309,14 +378,20 @@ impl FcmAccount {
         let body: TokenResponse = resp.json().await.map_err(|_| {
             PushError::Transport("the token endpoint's answer is not a token".into())
         })?;
-        let token = body.access_token;
-        if !token.is_valid() {
+        if !body.access_token.is_valid() {
             return Err(PushError::Transport(
                 "the token endpoint's token is unusable".into(),
             ));
         }
-        *cached = Some((token.clone(), asked + Duration::from_secs(body.expires_in)));
-        Ok(token)
+        Ok((body.access_token, body.expires_in))
+    }
+
+    /// Drops `token` if it is the cached one.
+    async fn rejected(&self, token: &BearerToken) {
+        let mut state = self.state.lock().await;
+        if state.token.as_ref().is_some_and(|(t, _)| t == token) {
+            state.token = None;
+        }
     }
 }
 
@@ -372,9 +447,18 @@ mod tests {
         // Within the refresh time the same token is sent (Apple refuses
         // renewals more often than every 20 minutes).
         assert_eq!(signer.token().await.unwrap(), first);
-        // A token that is due is replaced.
-        *signer.cached.lock().await = Some((first.clone(), Instant::now() - APNS_TOKEN_REFRESH));
+        // A refused token younger than 20 minutes is kept (Apple would
+        // refuse a renewal too); an older one is replaced at once.
+        signer.rejected(&first).await;
+        assert_eq!(signer.token().await.unwrap(), first);
+        let now = unix_now();
+        *signer.cached.lock().await = Some((first.clone(), now - APNS_MIN_RENEWAL));
+        signer.rejected(&first).await;
+        assert_ne!(signer.token().await.unwrap(), first);
+        // A token that is due by the wall clock is replaced.
+        *signer.cached.lock().await = Some((first.clone(), now - APNS_TOKEN_REFRESH));
         let fresh = signer.token().await.unwrap();
+        assert_ne!(fresh, first);
         assert!(
             open_jwt(fresh.expose(), |input, sig| UnparsedPublicKey::new(
                 &ECDSA_P256_SHA256_FIXED,
@@ -496,13 +580,48 @@ mod tests {
         account.token().await.unwrap();
         account.token().await.unwrap();
         assert_eq!(asked.lock().unwrap().len(), 2);
-        // Refused, or an answer without a usable token: errors, nothing cached.
-        let (uri, _) = token_endpoint(400, json!({"error": "invalid_grant"})).await;
+        // A token FCM refused is dropped and a new one bought.
+        let (uri, asked) = token_endpoint(
+            200,
+            json!({"access_token": "ya29.long", "expires_in": 3600}),
+        )
+        .await;
+        let account = FcmAccount::from_json(&service_account(&uri)).unwrap();
+        let token = account.token().await.unwrap();
+        account
+            .rejected(&BearerToken::new("ya29.other".into()))
+            .await;
+        account.token().await.unwrap();
+        assert_eq!(
+            asked.lock().unwrap().len(),
+            1,
+            "another token's refusal changes nothing"
+        );
+        account.rejected(&token).await;
+        account.token().await.unwrap();
+        assert_eq!(asked.lock().unwrap().len(), 2);
+        // Refused, or an answer without a usable token: errors, nothing
+        // cached, and the endpoint is not asked again right away.
+        let (uri, asked) = token_endpoint(400, json!({"error": "invalid_grant"})).await;
         let account = FcmAccount::from_json(&service_account(&uri)).unwrap();
         assert!(matches!(
             account.token().await,
             Err(PushError::Rejected(400))
         ));
+        assert!(
+            matches!(account.token().await, Err(PushError::Transport(m)) if m.contains("moments ago"))
+        );
+        assert_eq!(asked.lock().unwrap().len(), 1);
+        account.state.lock().await.failed_at = Some(unix_now() - TOKEN_RETRY_SECS);
+        assert!(matches!(
+            account.token().await,
+            Err(PushError::Rejected(400))
+        ));
+        assert_eq!(
+            asked.lock().unwrap().len(),
+            2,
+            "asked again after the pause"
+        );
         let (uri, _) = token_endpoint(
             200,
             json!({"access_token": "two words", "expires_in": 3600}),
@@ -513,7 +632,7 @@ mod tests {
             account.token().await,
             Err(PushError::Transport(_))
         ));
-        assert!(account.cached.lock().await.is_none());
+        assert!(account.state.lock().await.token.is_none());
     }
 
     #[test]

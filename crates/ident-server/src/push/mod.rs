@@ -312,6 +312,18 @@ async fn post(req: reqwest::RequestBuilder) -> Result<(), PushError> {
     }
 }
 
+/// Tells `credential` when the provider refused `token` itself (401, or
+/// 403 as APNs answers an expired or invalid provider token).
+async fn refused_credential(
+    credential: &Credential,
+    token: &BearerToken,
+    sent: &Result<(), PushError>,
+) {
+    if let Err(PushError::Rejected(401 | 403)) = sent {
+        credential.rejected(token).await;
+    }
+}
+
 /// Firebase Cloud Messaging, HTTP v1 API: a data-only message `{challenge_id}`
 /// with high priority, so the app wakes and fetches the challenge itself.
 pub struct FcmGateway {
@@ -381,7 +393,9 @@ impl PushGateway for FcmGateway {
                 .post(&self.url)
                 .bearer_auth(token.expose())
                 .json(&Self::message(&target.token, challenge_id));
-            post(req).await
+            let sent = post(req).await;
+            refused_credential(&self.credential, &token, &sent).await;
+            sent
         })
     }
 
@@ -488,7 +502,9 @@ impl PushGateway for ApnsGateway {
                 .header("apns-push-type", self.push_type.as_str())
                 .header("apns-priority", priority)
                 .json(&Self::payload(self.push_type, challenge_id));
-            post(req).await
+            let sent = post(req).await;
+            refused_credential(&self.credential, &token, &sent).await;
+            sent
         })
     }
 
@@ -682,6 +698,52 @@ mod tests {
         assert_eq!(
             fcm_seen.lock().unwrap()[0].1,
             "/v1/projects/ident-test/messages:send"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_minted_token_is_replaced() {
+        let asked = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let a2 = Arc::clone(&asked);
+        let token_app = Router::new().route(
+            "/token",
+            axum::routing::post(move || {
+                let n = a2.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                async move {
+                    axum::Json(json!({"access_token": format!("ya29.t{n}"), "expires_in": 3600}))
+                }
+            }),
+        );
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let token_uri = format!("http://{}/token", l.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(l, token_app).await });
+        let account = credentials::FcmAccount::from_json(
+            json!({
+                "type": "service_account", "project_id": "ident-test", "private_key_id": "k1",
+                "private_key": include_str!("testdata/fcm-test-key.pem"),
+                "client_email": "push@ident-test.iam.gserviceaccount.com", "token_uri": token_uri,
+            })
+            .to_string()
+            .as_bytes(),
+        )
+        .unwrap();
+        let (base, seen) = fake(StatusCode::UNAUTHORIZED).await;
+        let g = FcmGateway::with_credential(&base, "ident-test", Credential::Fcm(account)).unwrap();
+        let target = PushTarget {
+            provider: PushProvider::Fcm,
+            token: "f1".into(),
+        };
+        for _ in 0..2 {
+            assert!(matches!(
+                g.notify(&target, "c").await,
+                Err(PushError::Rejected(401))
+            ));
+        }
+        assert_eq!(bearer(&seen, 0), "ya29.t0");
+        assert_eq!(
+            bearer(&seen, 1),
+            "ya29.t1",
+            "the refused token was not sent again"
         );
     }
 
