@@ -25,6 +25,9 @@ pub trait KeyStore {
     fn revoke_api_key(&self, id: i64, now: i64) -> Result<(), StoreError>;
     /// The active server signing key: `(kid, pkcs8)`.
     fn active_server_key(&self) -> Result<Option<(String, Vec<u8>)>, StoreError>;
+    /// Whether there is an active server key, without reading it (the
+    /// health check: a cheap read that proves the database answers).
+    fn has_active_server_key(&self) -> Result<bool, StoreError>;
     /// Makes `kid` the active server key, retiring the previous one.
     fn insert_server_key(&self, kid: &str, pkcs8: &[u8], now: i64) -> Result<(), StoreError>;
 }

@@ -51,12 +51,20 @@ impl KeyStore for SqliteStore {
 
     fn active_server_key(&self) -> Result<Option<(String, Vec<u8>)>, StoreError> {
         self.read(|c| {
-            Ok(c.query_row(
-                "SELECT kid, pkcs8 FROM server_keys WHERE retired_at IS NULL",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+            Ok(
+                c.prepare_cached("SELECT kid, pkcs8 FROM server_keys WHERE retired_at IS NULL")?
+                    .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?,
             )
-            .optional()?)
+        })
+    }
+
+    fn has_active_server_key(&self) -> Result<bool, StoreError> {
+        self.read(|c| {
+            Ok(c.prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM server_keys WHERE retired_at IS NULL)",
+            )?
+            .query_row([], |r| r.get(0))?)
         })
     }
 
@@ -94,8 +102,10 @@ mod tests {
     fn one_active_server_key() {
         let s = SqliteStore::open_in_memory().unwrap();
         assert!(s.active_server_key().unwrap().is_none());
+        assert!(!s.has_active_server_key().unwrap());
         s.insert_server_key("k1", b"one", 1).unwrap();
         s.insert_server_key("k2", b"two", 2).unwrap();
+        assert!(s.has_active_server_key().unwrap());
         assert_eq!(
             s.active_server_key().unwrap(),
             Some(("k2".to_owned(), b"two".to_vec()))
