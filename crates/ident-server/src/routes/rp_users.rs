@@ -540,7 +540,7 @@ fn parse_query(raw: Option<&str>) -> impl Iterator<Item = (String, String)> + '_
         (status = 201, description = "Created", body = UserView),
         (status = 401, description = "`api-key-invalid`", body = ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`, `actor-unknown`", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 409, description = "`login-taken`", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "`login-taken`: another user has the login, or a deleted user had it", body = ProblemBody, content_type = "application/problem+json"),
         (status = 422, description = "`validation-failed`: the detail names the field", body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
@@ -778,7 +778,7 @@ async fn change_password(
 /// and trusted browsers go with them (open status and challenge polls end
 /// at once); the SMS ledger keeps its rows (login and masked number) for
 /// the statements, and the audit log keeps its entries plus `user.deleted`.
-/// The login can then be given to a new user.
+/// The login is retired: no new user gets it (`login-taken`).
 #[utoipa::path(
     delete, path = "/api/v1/users/{login}", tag = "users",
     params(
