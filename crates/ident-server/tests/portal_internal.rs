@@ -338,6 +338,36 @@ async fn own_password_changes_with_the_current_one_refusals_change_nothing() {
 }
 
 #[tokio::test]
+async fn a_user_deleted_while_logged_in_is_told_so_and_logged_out() {
+    let app = portal().await;
+    let b = sms_login(&app, "paul@example.de").await;
+    assert_eq!(b.get("/portal/security").await.status, StatusCode::OK);
+    let r = app
+        .rp(Method::DELETE, "/api/v1/users/paul@example.de")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    // The next page says what happened (not "the service cannot be reached")…
+    let page = b.get("/portal/security").await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    assert!(
+        page.body
+            .contains("Ihren Zugang gibt es nicht mehr, Sie sind abgemeldet."),
+        "{}",
+        page.body
+    );
+    // …and the session is gone: from now on the login page.
+    let next = b.get("/portal/").await;
+    assert_eq!(next.status, StatusCode::SEE_OTHER);
+    assert!(
+        next.location().starts_with("/portal/login"),
+        "{}",
+        next.location()
+    );
+}
+
+#[tokio::test]
 async fn own_interval_changes_and_ends_trust_refusals_change_nothing() {
     let app = portal().await;
     api_put(

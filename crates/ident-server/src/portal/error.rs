@@ -53,6 +53,10 @@ pub struct ErrorPage {
     pub message: &'static str,
 }
 
+/// The sentence of an error that also ends the session: the logged-in
+/// user no longer exists.
+pub const ACCOUNT_GONE: &str = "error_account_gone";
+
 impl PortalError {
     /// The status and the sentence (i18n key) of this error.
     pub fn status_and_message(&self) -> (StatusCode, &'static str) {
@@ -64,6 +68,9 @@ impl PortalError {
             PortalError::BadForm => (StatusCode::BAD_REQUEST, "error_csrf"),
             PortalError::Api(e) => match e.slug() {
                 Some("forbidden") => (StatusCode::FORBIDDEN, "error_forbidden"),
+                // The logged-in user no longer exists (deleted by the back
+                // office): the response layer ends the session.
+                Some("actor-unknown") => (StatusCode::FORBIDDEN, ACCOUNT_GONE),
                 Some("not-found") => (StatusCode::NOT_FOUND, "error_not_found"),
                 _ => (StatusCode::BAD_GATEWAY, "error_api"),
             },

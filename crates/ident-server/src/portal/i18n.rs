@@ -452,6 +452,11 @@ pub const CORE: &[Text] = &[
         "This area is not available for your account.",
     ),
     (
+        "error_account_gone",
+        "Ihren Zugang gibt es nicht mehr, Sie sind abgemeldet. Bei Fragen wenden Sie sich bitte an Ihren Vermittler.",
+        "Your account no longer exists; you have been logged out. If you have questions, please contact your broker.",
+    ),
+    (
         "error_not_found",
         "Diese Seite gibt es nicht.",
         "This page does not exist.",

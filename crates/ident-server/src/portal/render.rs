@@ -207,10 +207,18 @@ impl PortalState {
 }
 
 /// The response layer of every portal route (see the module docs).
-pub async fn finish(State(_state): State<PortalState>, request: Request, next: Next) -> Response {
-    let lang = Lang::from_jar(&CookieJar::from_headers(request.headers()));
+pub async fn finish(State(state): State<PortalState>, request: Request, next: Next) -> Response {
+    let jar = CookieJar::from_headers(request.headers());
+    let lang = Lang::from_jar(&jar);
     let mut response = next.run(request).await;
     if let Some(page) = response.extensions().get::<ErrorPage>().copied() {
+        if page.message == super::error::ACCOUNT_GONE {
+            // The user was deleted while logged in: the session goes too,
+            // so the next page is the login, not this error again.
+            if let Err(e) = state.end_session_of_cookie(&jar) {
+                tracing::error!(error = %e, "portal: cannot end a deleted user's session");
+            }
+        }
         let status = response.status();
         let view = View::anonymous(lang, None);
         let ctx = context! { message => i18n::t(lang, page.message), status => status.as_u16() };

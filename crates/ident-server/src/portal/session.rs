@@ -233,6 +233,14 @@ pub fn alive(created_at: i64, last_seen: i64, now: i64) -> bool {
 }
 
 impl PortalState {
+    /// Ends the session named by the request's cookie, if there is one.
+    pub fn end_session_of_cookie(&self, jar: &CookieJar) -> Result<(), PortalError> {
+        if let Some(id) = jar.get(COOKIE).and_then(|c| SessionId::parse(c.value())) {
+            self.store.delete_session(&id.hash())?;
+        }
+        Ok(())
+    }
+
     /// The session named by the request's cookie, if it is alive (it is
     /// touched; a dead one is removed).
     pub async fn load_session(&self, jar: &CookieJar) -> Result<Option<Session>, PortalError> {
