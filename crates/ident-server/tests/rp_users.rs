@@ -1512,33 +1512,30 @@ async fn deleting_users_follows_the_roles_and_brokers_go_last() {
     assert!(detail.contains(CA2), "{detail}");
 }
 
+/// Starts a login for `login` with `method` (`POST /api/v1/auth`, 200).
+async fn start_login(app: &TestApp, login: &str, method: &str) -> Value {
+    let got = call(
+        app,
+        Method::POST,
+        "/api/v1/auth",
+        None,
+        Some(json!({"login": login, "method": method,
+                    "context": {"ip": "203.0.113.9", "user_agent": "Firefox"}})),
+    )
+    .await;
+    assert_eq!(got.0, 200, "{:?}", got.1);
+    got.1
+}
+
 #[tokio::test]
 async fn deleting_a_user_ends_their_devices_and_logins_and_keeps_the_sms_ledger() {
     let app = setup().await;
     // CB's SMS is charged to broker B.
-    let got = call(
-        &app,
-        Method::POST,
-        "/api/v1/auth",
-        None,
-        Some(json!({"login": CB, "method": "sms",
-                    "context": {"ip": "203.0.113.9", "user_agent": "Firefox"}})),
-    )
-    .await;
-    assert_eq!(got.0, 200, "{:?}", got.1);
+    start_login(&app, CB, "sms").await;
     // CA has a phone, a pending push login and a portal waiting on its status.
     let phone = common::phone::Phone::enroll(&app, CA).await;
-    let got = call(
-        &app,
-        Method::POST,
-        "/api/v1/auth",
-        None,
-        Some(json!({"login": CA, "method": "push",
-                    "context": {"ip": "203.0.113.9", "user_agent": "Firefox"}})),
-    )
-    .await;
-    assert_eq!(got.0, 200, "{:?}", got.1);
-    let txn = got.1["txn"].as_str().unwrap().to_owned();
+    let got = start_login(&app, CA, "push").await;
+    let txn = got["txn"].as_str().unwrap().to_owned();
     let poll = common::spawn_status_poll(&app.http, &app.base, &app.api_key, &txn);
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
 
