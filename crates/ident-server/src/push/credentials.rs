@@ -11,10 +11,12 @@
 //! [`APNS_TOKEN_REFRESH`], FCM tokens whenever the cached one has less than
 //! [`FCM_TOKEN_MARGIN`] left. Ages are wall-clock seconds, as the providers
 //! judge them (a monotonic clock stops while a VM is paused). A token the
-//! provider refuses (401/403) is dropped ([`Credential::rejected`]), an APNs
-//! token only once it is 20 minutes old, since Apple refuses renewals more
-//! often than that. After a failed token request the endpoint is left alone
-//! for [`TOKEN_RETRY_SECS`] instead of being asked again by every push. Keys
+//! provider refuses as a credential is dropped ([`Credential::rejected`];
+//! which refusals count is decided by the adapters), an APNs token only once
+//! it is 20 minutes old, since Apple refuses renewals more often than that.
+//! After a failed token request the endpoint is left alone for
+//! [`TOKEN_RETRY_SECS`] instead of being asked again by every push, and the
+//! old token serves while it is valid. Keys
 //! are read once at start and kept in `ring`'s key types; neither a key nor
 //! a token is ever logged or shown in `Debug`.
 
@@ -51,6 +53,9 @@ pub const FCM_TOKEN_MARGIN: u64 = 5 * 60;
 
 /// Seconds a failed FCM token request keeps the endpoint from being asked again.
 pub const TOKEN_RETRY_SECS: u64 = 30;
+
+/// How far the wall clock may step back before a token's time counts as wrong.
+const CLOCK_SLACK_SECS: u64 = 60;
 
 /// The OAuth 2 scope of FCM HTTP v1.
 pub const FCM_SCOPE: &str = "https://www.googleapis.com/auth/firebase.messaging";
@@ -197,7 +202,9 @@ impl ApnsSigner {
         let mut cached = self.cached.lock().await;
         let now = unix_now();
         if let Some((token, iat)) = cached.as_ref() {
-            if *iat <= now && now - iat < APNS_TOKEN_REFRESH {
+            // A step of the clock back (up to a minute) counts as age 0:
+            // minting again at once could trip Apple's renewal limit.
+            if *iat <= now + CLOCK_SLACK_SECS && now.saturating_sub(*iat) < APNS_TOKEN_REFRESH {
                 return Ok(token.clone());
             }
         }
@@ -327,8 +334,9 @@ impl FcmAccount {
     }
 
     /// The current access token, bought anew when the cached one has less
-    /// than [`FCM_TOKEN_MARGIN`] seconds left; not asked for within
-    /// [`TOKEN_RETRY_SECS`] of a failed request.
+    /// than [`FCM_TOKEN_MARGIN`] seconds left. Within [`TOKEN_RETRY_SECS`]
+    /// of a failed request the endpoint is not asked; meanwhile, and when a
+    /// request fails, the old token serves while it is valid.
     pub async fn token(&self) -> Result<BearerToken, PushError> {
         let mut state = self.state.lock().await;
         let now = unix_now();
@@ -337,24 +345,31 @@ impl FcmAccount {
                 return Ok(token.clone());
             }
         }
-        if state
+        let paused = state
             .failed_at
-            .is_some_and(|at| now.saturating_sub(at) < TOKEN_RETRY_SECS)
-        {
-            return Err(PushError::Transport(
+            .is_some_and(|at| at <= now && now - at < TOKEN_RETRY_SECS);
+        let error = if paused {
+            PushError::Transport(
                 "the FCM token endpoint failed moments ago; not asked again yet".into(),
-            ));
-        }
-        match self.buy(now).await {
-            Ok((token, expires_in)) => {
-                state.token = Some((token.clone(), now + expires_in));
-                state.failed_at = None;
-                Ok(token)
+            )
+        } else {
+            match self.buy(now).await {
+                Ok((token, expires_in)) => {
+                    state.token = Some((token.clone(), now + expires_in));
+                    state.failed_at = None;
+                    return Ok(token);
+                }
+                Err(e) => {
+                    state.failed_at = Some(now);
+                    e
+                }
             }
-            Err(e) => {
+        };
+        match state.token.as_ref() {
+            Some((token, until)) if now < *until => Ok(token.clone()),
+            _ => {
                 state.token = None;
-                state.failed_at = Some(now);
-                Err(e)
+                Err(error)
             }
         }
     }
@@ -459,6 +474,11 @@ mod tests {
         *signer.cached.lock().await = Some((first.clone(), now - APNS_TOKEN_REFRESH));
         let fresh = signer.token().await.unwrap();
         assert_ne!(fresh, first);
+        // The clock stepped back a little: the token is kept; far: replaced.
+        *signer.cached.lock().await = Some((first.clone(), now + 30));
+        assert_eq!(signer.token().await.unwrap(), first);
+        *signer.cached.lock().await = Some((first.clone(), now + 3600));
+        assert_ne!(signer.token().await.unwrap(), first);
         assert!(
             open_jwt(fresh.expose(), |input, sig| UnparsedPublicKey::new(
                 &ECDSA_P256_SHA256_FIXED,
@@ -622,6 +642,27 @@ mod tests {
             2,
             "asked again after the pause"
         );
+        // A failure "in the future" (the clock stepped back) pauses nothing.
+        account.state.lock().await.failed_at = Some(unix_now() + 3600);
+        assert!(matches!(
+            account.token().await,
+            Err(PushError::Rejected(400))
+        ));
+        assert_eq!(asked.lock().unwrap().len(), 3);
+        // A token near its end still serves while the endpoint fails.
+        let old = BearerToken::new("ya29.old".into());
+        {
+            let mut state = account.state.lock().await;
+            state.token = Some((old.clone(), unix_now() + 100));
+            state.failed_at = None;
+        }
+        assert_eq!(account.token().await.unwrap(), old);
+        assert_eq!(
+            account.token().await.unwrap(),
+            old,
+            "paused: not asked again"
+        );
+        assert_eq!(asked.lock().unwrap().len(), 4);
         let (uri, _) = token_endpoint(
             200,
             json!({"access_token": "two words", "expires_in": 3600}),

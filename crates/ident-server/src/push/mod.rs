@@ -300,27 +300,71 @@ fn http_client(http2_only: bool) -> Result<reqwest::Client, PushError> {
         .map_err(|e| PushError::Config(e.to_string()))
 }
 
-async fn post(req: reqwest::RequestBuilder) -> Result<(), PushError> {
+/// A provider's refusal: its status and its JSON error body (`Null` when
+/// there is none), which tells a refused credential from a refused device.
+struct Refusal {
+    status: u16,
+    body: serde_json::Value,
+}
+
+/// Sends one push; a refusal comes with the provider's error body.
+async fn post(req: reqwest::RequestBuilder) -> Result<Result<(), Refusal>, PushError> {
     let resp = req
         .send()
         .await
         .map_err(|e| PushError::Transport(e.without_url().to_string()))?;
-    if resp.status().is_success() {
-        Ok(())
-    } else {
-        Err(PushError::Rejected(resp.status().as_u16()))
+    let status = resp.status();
+    if status.is_success() {
+        return Ok(Ok(()));
     }
+    let body = resp
+        .bytes()
+        .await
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(serde_json::Value::Null);
+    Ok(Err(Refusal {
+        status: status.as_u16(),
+        body,
+    }))
 }
 
-/// Tells `credential` when the provider refused `token` itself (401, or
-/// 403 as APNs answers an expired or invalid provider token).
-async fn refused_credential(
+/// Whether FCM refused our access token: 401 without an FCM error code.
+/// Refusals about the device or the project (`SENDER_ID_MISMATCH`, 403;
+/// `THIRD_PARTY_AUTH_ERROR`, 401 with an `FcmError` detail) are not, so a
+/// device registered with a foreign token cannot make us drop a good token.
+fn fcm_refused_credential(r: &Refusal) -> bool {
+    let has_fcm_code = r.body["error"]["details"]
+        .as_array()
+        .is_some_and(|d| d.iter().any(|x| x.get("errorCode").is_some()));
+    r.status == 401 && !has_fcm_code
+}
+
+/// Whether APNs refused our provider token (403 with one of its token reasons).
+fn apns_refused_credential(r: &Refusal) -> bool {
+    r.status == 403
+        && matches!(
+            r.body["reason"].as_str(),
+            Some("ExpiredProviderToken" | "InvalidProviderToken" | "MissingProviderToken")
+        )
+}
+
+/// The outcome of a push: a refusal of the credential itself is told to
+/// `credential`, which then replaces a minted token.
+async fn settle(
+    sent: Result<(), Refusal>,
     credential: &Credential,
     token: &BearerToken,
-    sent: &Result<(), PushError>,
-) {
-    if let Err(PushError::Rejected(401 | 403)) = sent {
-        credential.rejected(token).await;
+    refused_credential: fn(&Refusal) -> bool,
+) -> Result<(), PushError> {
+    match sent {
+        Ok(()) => Ok(()),
+        Err(r) => {
+            if refused_credential(&r) {
+                credential.rejected(token).await;
+            }
+            Err(PushError::Rejected(r.status))
+        }
     }
 }
 
@@ -393,9 +437,8 @@ impl PushGateway for FcmGateway {
                 .post(&self.url)
                 .bearer_auth(token.expose())
                 .json(&Self::message(&target.token, challenge_id));
-            let sent = post(req).await;
-            refused_credential(&self.credential, &token, &sent).await;
-            sent
+            let sent = post(req).await?;
+            settle(sent, &self.credential, &token, fcm_refused_credential).await
         })
     }
 
@@ -502,9 +545,8 @@ impl PushGateway for ApnsGateway {
                 .header("apns-push-type", self.push_type.as_str())
                 .header("apns-priority", priority)
                 .json(&Self::payload(self.push_type, challenge_id));
-            let sent = post(req).await;
-            refused_credential(&self.credential, &token, &sent).await;
-            sent
+            let sent = post(req).await?;
+            settle(sent, &self.credential, &token, apns_refused_credential).await
         })
     }
 
@@ -528,17 +570,27 @@ mod tests {
 
     /// A fake provider on 127.0.0.1:0 that records requests and answers `status`.
     async fn fake(status: StatusCode) -> (String, Seen) {
+        fake_with(status, serde_json::Value::Null).await
+    }
+
+    /// The same, answering with the JSON `body` (none for `Null`).
+    async fn fake_with(status: StatusCode, body: serde_json::Value) -> (String, Seen) {
         let seen: Seen = Arc::default();
         let s2 = Arc::clone(&seen);
         let app = Router::new().fallback(
-            move |method: Method, version: Version, uri: Uri, headers: HeaderMap, body: Bytes| {
+            move |method: Method, version: Version, uri: Uri, headers: HeaderMap, req: Bytes| {
                 let s = Arc::clone(&s2);
+                let answer = if body.is_null() {
+                    String::new()
+                } else {
+                    body.to_string()
+                };
                 async move {
-                    let v = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+                    let v = serde_json::from_slice(&req).unwrap_or(serde_json::Value::Null);
                     s.lock()
                         .unwrap()
                         .push((method, uri.path().to_owned(), headers, v, version));
-                    status
+                    (status, answer)
                 }
             },
         );
@@ -727,12 +779,30 @@ mod tests {
             .as_bytes(),
         )
         .unwrap();
-        let (base, seen) = fake(StatusCode::UNAUTHORIZED).await;
-        let g = FcmGateway::with_credential(&base, "ident-test", Credential::Fcm(account)).unwrap();
+        let credential = Credential::Fcm(account);
         let target = PushTarget {
             provider: PushProvider::Fcm,
             token: "f1".into(),
         };
+        // A device token of another Firebase project: FCM refuses the
+        // device, not our token, which stays.
+        let mismatch = json!({"error": {"code": 403, "status": "PERMISSION_DENIED",
+            "details": [{"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError",
+                         "errorCode": "SENDER_ID_MISMATCH"}]}});
+        let (base, seen) = fake_with(StatusCode::FORBIDDEN, mismatch).await;
+        let g = FcmGateway::with_credential(&base, "ident-test", credential).unwrap();
+        for _ in 0..2 {
+            assert!(matches!(
+                g.notify(&target, "c").await,
+                Err(PushError::Rejected(403))
+            ));
+        }
+        assert_eq!(bearer(&seen, 1), "ya29.t0");
+        // Our token refused (401 without an FCM error code): the next push
+        // has a new one.
+        let credential = g.credential;
+        let (base, seen) = fake(StatusCode::UNAUTHORIZED).await;
+        let g = FcmGateway::with_credential(&base, "ident-test", credential).unwrap();
         for _ in 0..2 {
             assert!(matches!(
                 g.notify(&target, "c").await,
@@ -745,6 +815,42 @@ mod tests {
             "ya29.t1",
             "the refused token was not sent again"
         );
+        assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn only_refusals_of_our_credential_count_as_such() {
+        let r = |status, body| Refusal { status, body };
+        assert!(fcm_refused_credential(&r(
+            401,
+            json!({"error": {"status": "UNAUTHENTICATED"}})
+        )));
+        assert!(fcm_refused_credential(&r(401, serde_json::Value::Null)));
+        let third_party = json!({"error": {"status": "UNAUTHENTICATED", "details": [
+            {"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError",
+             "errorCode": "THIRD_PARTY_AUTH_ERROR"}]}});
+        assert!(!fcm_refused_credential(&r(401, third_party)));
+        assert!(!fcm_refused_credential(&r(403, serde_json::Value::Null)));
+        assert!(!fcm_refused_credential(&r(404, serde_json::Value::Null)));
+        for reason in [
+            "ExpiredProviderToken",
+            "InvalidProviderToken",
+            "MissingProviderToken",
+        ] {
+            assert!(apns_refused_credential(&r(403, json!({"reason": reason}))));
+        }
+        assert!(!apns_refused_credential(&r(
+            403,
+            json!({"reason": "BadCertificate"})
+        )));
+        assert!(!apns_refused_credential(&r(
+            410,
+            json!({"reason": "Unregistered"})
+        )));
+        assert!(!apns_refused_credential(&r(
+            400,
+            json!({"reason": "BadDeviceToken"})
+        )));
     }
 
     #[test]
