@@ -434,24 +434,39 @@ where
 }
 
 /// [`blocking`], with `f` inside one write transaction (the store's group):
-/// what it loads and checks is what it changes. Each store call in it is a
-/// savepoint; a refusal returned after some of them keeps those.
-async fn atomically<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
+/// what it loads and checks is what it changes. The acting user is read
+/// again inside it too (the extractor read them before), so a role change
+/// or deletion of the actor cannot slip in either. Each store call in `f` is
+/// a savepoint; a refusal returned after some of them keeps those.
+async fn atomically<T, F>(state: &AppState, caller: RpCaller, f: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
-    F: FnOnce(&dyn Store) -> Result<T, ApiError> + Send + 'static,
+    F: FnOnce(&dyn Store, &RpCaller) -> Result<T, ApiError> + Send + 'static,
 {
     blocking(state, move |s| {
         let mut f = Some(f);
         let mut out = None;
         s.group(&mut || {
             if let Some(f) = f.take() {
-                out = Some(f(s));
+                out = Some(fresh_actor(s, &caller).and_then(|caller| f(s, &caller)));
             }
         })?;
         out.unwrap_or_else(|| Err(ApiError::internal()))
     })
     .await
+}
+
+/// `caller` with its acting user as stored now: `actor-unknown` if they
+/// were deleted meanwhile.
+fn fresh_actor(s: &dyn Store, caller: &RpCaller) -> Result<RpCaller, ApiError> {
+    let actor = match &caller.actor {
+        None => None,
+        Some(a) => Some(s.user(a.id)?.ok_or_else(ApiError::actor_unknown)?),
+    };
+    Ok(RpCaller {
+        client: caller.client.clone(),
+        actor,
+    })
 }
 
 fn forbidden(d: Denied) -> ApiError {
@@ -674,7 +689,7 @@ async fn update_user(
         .map_err(admin_error)?;
     let login = path_login(&login)?;
     let now = state.now();
-    let view = atomically(&state, move |s| {
+    let view = atomically(&state, caller, move |s, caller| {
         let target = load(s, &login)?.user;
         if name.is_some() || email.is_some() {
             authz::can_edit_profile(caller.actor.as_ref(), &target).map_err(forbidden)?;
@@ -801,7 +816,7 @@ async fn delete_user(
 ) -> Result<StatusCode, ApiError> {
     let login = path_login(&login)?;
     let now = state.now();
-    let deletion = atomically(&state, move |s| {
+    let deletion = atomically(&state, caller, move |s, caller| {
         let target = load(s, &login)?.user;
         authz::can_delete_user(caller.actor.as_ref(), &target).map_err(forbidden)?;
         Ok(s.delete_user(target.id, &caller.changed_by(), now)?)
@@ -837,7 +852,7 @@ async fn change_phone(
 ) -> Result<Json<UserView>, ApiError> {
     let login = path_login(&login)?;
     let now = state.now();
-    let view = atomically(&state, move |s| {
+    let view = atomically(&state, caller, move |s, caller| {
         let target = load(s, &login)?;
         authz::can_set_phone(caller.actor.as_ref(), &target.user).map_err(forbidden)?;
         let phone = phone
@@ -943,7 +958,7 @@ async fn set_interval(
     obj.finish()?;
     let login = path_login(&login)?;
     let now = state.now();
-    let view = atomically(&state, move |s| {
+    let view = atomically(&state, caller, move |s, caller| {
         let target = load(s, &login)?;
         authz::can_set_interval(caller.actor.as_ref(), &target.user).map_err(forbidden)?;
         if target.user.interval != interval {
@@ -988,7 +1003,7 @@ async fn set_customers_interval(
     obj.finish()?;
     let login = path_login(&login)?;
     let now = state.now();
-    let changed = atomically(&state, move |s| {
+    let changed = atomically(&state, caller, move |s, caller| {
         let broker = load_broker(s, &login)?;
         authz::can_manage_customers_of(caller.actor.as_ref(), &broker).map_err(forbidden)?;
         let before: Vec<UserId> = s
@@ -1121,7 +1136,7 @@ async fn push_unlock(
 ) -> Result<Json<UserView>, ApiError> {
     let login = path_login(&login)?;
     let now = state.now();
-    let view = atomically(&state, move |s| {
+    let view = atomically(&state, caller, move |s, caller| {
         let target = load(s, &login)?;
         authz::can_unlock_push(caller.actor.as_ref(), &target.user).map_err(forbidden)?;
         s.unlock_push_audited(target.user.id, &caller.changed_by(), now)?;
