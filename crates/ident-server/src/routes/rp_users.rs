@@ -9,9 +9,9 @@
 //! parsed field by field ([`JsonObject`]) so that a refusal names the field and
 //! never repeats the value (it may be a password or a phone number).
 //!
-//! A change loads its target, checks the rule and writes inside one write
-//! transaction ([`atomically`]), so no other writer (a role change, a
-//! deletion) comes between the check and the change. A phone or interval
+//! A change of one user loads its target, checks the rule and writes inside
+//! one write transaction ([`atomically`]), so no other writer (a role
+//! change, a deletion) comes between the check and the change. A phone or interval
 //! change first revokes the user's trusted browsers and then writes the
 //! change and its audit entry, each step a savepoint: if the second fails,
 //! the user is merely asked for the second factor again, never trusted under
@@ -976,6 +976,8 @@ async fn set_interval(
 /// Allowed for the broker, the broker's employees and the administrative
 /// context. Changes only this broker's customers (not the broker's staff);
 /// each changed customer's trusted browsers are revoked and the change audited.
+/// Unlike the changes of one user this is not one transaction: a broker may
+/// have thousands of customers, and logins must not wait for all of them.
 #[utoipa::path(
     put, path = "/api/v1/brokers/{login}/customers/interval", tag = "users",
     params(
@@ -1003,7 +1005,7 @@ async fn set_customers_interval(
     obj.finish()?;
     let login = path_login(&login)?;
     let now = state.now();
-    let changed = atomically(&state, caller, move |s, caller| {
+    let changed = blocking(&state, move |s| {
         let broker = load_broker(s, &login)?;
         authz::can_manage_customers_of(caller.actor.as_ref(), &broker).map_err(forbidden)?;
         let before: Vec<UserId> = s
