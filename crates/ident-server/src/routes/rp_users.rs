@@ -469,6 +469,19 @@ fn fresh_actor(s: &dyn Store, caller: &RpCaller) -> Result<RpCaller, ApiError> {
     })
 }
 
+/// Counts a password attempt for `login` before the password is checked
+/// (the login's check and a user's own password change share the limit):
+/// `too-many-attempts` when [`MAX_PASSWORD_ATTEMPTS`] are already counted
+/// within [`PASSWORD_WINDOW_SECS`].
+fn count_password_attempt(s: &dyn Store, login: &LoginName, now: i64) -> Result<(), ApiError> {
+    match s.begin_password_attempt(login, now, PASSWORD_WINDOW_SECS, MAX_PASSWORD_ATTEMPTS)? {
+        AttemptVerdict::Allowed => Ok(()),
+        AttemptVerdict::Refused { retry_after } => Err(ApiError::too_many_attempts(
+            u64::try_from(retry_after).unwrap_or(1),
+        )),
+    }
+}
+
 fn forbidden(d: Denied) -> ApiError {
     ApiError::forbidden(d)
 }
@@ -763,13 +776,7 @@ async fn change_password(
                     "is required to change one's own password",
                 ));
             };
-            if let AttemptVerdict::Refused { retry_after } =
-                s.begin_password_attempt(&login, now, PASSWORD_WINDOW_SECS, MAX_PASSWORD_ATTEMPTS)?
-            {
-                return Err(ApiError::too_many_attempts(
-                    u64::try_from(retry_after).unwrap_or(1),
-                ));
-            }
+            count_password_attempt(s, &login, now)?;
             let hash = s.password_hash(target.id)?;
             if !hash.is_some_and(|h| password::verify(&current, &h)) {
                 return Err(ApiError::credentials_invalid());
@@ -1233,13 +1240,7 @@ async fn check_password(
     let user = blocking(&state, move |s| {
         // Made before the lookup so that its one-time cost is not tied to unknown logins.
         let dummy = password::dummy_hash();
-        if let AttemptVerdict::Refused { retry_after } =
-            s.begin_password_attempt(&login, now, PASSWORD_WINDOW_SECS, MAX_PASSWORD_ATTEMPTS)?
-        {
-            return Err(ApiError::too_many_attempts(
-                u64::try_from(retry_after).unwrap_or(1),
-            ));
-        }
+        count_password_attempt(s, &login, now)?;
         let user = s.user_with_devices(&login)?;
         let hash = match &user {
             Some(u) => s.password_hash(u.user.id)?,
