@@ -43,6 +43,14 @@ fn audit_change(
     audit_in(tx, &entry, now)
 }
 
+/// Forgets the counted wrong passwords of `login` (a correct password, a
+/// new one, a deleted user).
+fn forget_password_attempts(tx: &Connection, login: &str) -> Result<(), StoreError> {
+    tx.prepare_cached("DELETE FROM password_attempts WHERE login = ?1")?
+        .execute([login])?;
+    Ok(())
+}
+
 fn insert_user(tx: &Connection, u: &NewUser, now: i64) -> Result<UserId, StoreError> {
     if let Some(b) = u.broker_id {
         let role: Option<String> = tx
@@ -446,13 +454,7 @@ impl UserStore for SqliteStore {
     }
 
     fn clear_password_attempts(&self, login: &LoginName) -> Result<(), StoreError> {
-        self.write(|tx| {
-            tx.execute(
-                "DELETE FROM password_attempts WHERE login = ?1",
-                [login.as_str()],
-            )?;
-            Ok(())
-        })
+        self.write(|tx| forget_password_attempts(tx, login.as_str()))
     }
 
     fn change_profile(
@@ -527,7 +529,7 @@ impl UserStore for SqliteStore {
                 "UPDATE users SET password_hash = ?2 WHERE id = ?1",
                 params![id.0, password_hash],
             )?;
-            tx.execute("DELETE FROM password_attempts WHERE login = ?1", [login])?;
+            forget_password_attempts(tx, &login)?;
             // Whoever knew the old password may also hold a trusted browser.
             revoke_all_in(tx, id, now, &revoked_all_audit(id, "password_changed"))?;
             audit_change(tx, by, "password.changed", id, json!({}), now)
@@ -566,10 +568,7 @@ impl UserStore for SqliteStore {
             // Devices, enrollments, logins (with their challenges and SMS
             // codes), denials and trusted browsers go by ON DELETE CASCADE.
             tx.execute("DELETE FROM users WHERE id = ?1", [id.0])?;
-            tx.execute(
-                "DELETE FROM password_attempts WHERE login = ?1",
-                [user.login.as_str()],
-            )?;
+            forget_password_attempts(tx, user.login.as_str())?;
             tx.execute(
                 "INSERT INTO deleted_logins (login, user_id, deleted_at) VALUES (?1, ?2, ?3)",
                 params![user.login.as_str(), id.0, now],
