@@ -151,6 +151,16 @@ pub struct PushConfig {
     pub apns_push_type: ApnsPushType,
 }
 
+/// A configured token as a credential, refused at start when it cannot be
+/// sent in a header; `setting` names it in the error.
+fn static_credential(token: &BearerToken, setting: &str) -> Result<Credential, PushError> {
+    if token.is_valid() {
+        Ok(Credential::Static(token.clone()))
+    } else {
+        Err(PushError::Config(format!("{setting} is not usable")))
+    }
+}
+
 fn config_error(text: &str) -> PushError {
     PushError::Config(text.into())
 }
@@ -193,7 +203,7 @@ fn apns_from_config(config: &PushConfig) -> Result<Option<ApnsGateway>, PushErro
     );
     let credential = match (key, &config.apns_token) {
         ((None, None, None), None) => None,
-        ((None, None, None), Some(token)) => Some(Credential::Static(token.clone())),
+        ((None, None, None), Some(token)) => Some(static_credential(token, "push.apns_token")?),
         ((Some(file), Some(key_id), Some(team)), None) => {
             Some(Credential::Apns(ApnsSigner::from_file(file, key_id, team)?))
         }
@@ -387,10 +397,7 @@ impl std::fmt::Debug for FcmGateway {
 impl FcmGateway {
     /// `POST {base}/v1/projects/{project}/messages:send` with `token` as bearer.
     pub fn new(base: &str, project: &str, token: BearerToken) -> Result<Self, PushError> {
-        if !token.is_valid() {
-            return Err(PushError::Config("push.fcm_token is not usable".into()));
-        }
-        Self::with_credential(base, project, Credential::Static(token))
+        Self::with_credential(base, project, static_credential(&token, "push.fcm_token")?)
     }
 
     /// The same with the bearer token from `credential`.
@@ -477,10 +484,12 @@ impl ApnsGateway {
         token: BearerToken,
         push_type: ApnsPushType,
     ) -> Result<Self, PushError> {
-        if !token.is_valid() {
-            return Err(PushError::Config("push.apns_token is not usable".into()));
-        }
-        Self::with_credential(base, topic, Credential::Static(token), push_type)
+        Self::with_credential(
+            base,
+            topic,
+            static_credential(&token, "push.apns_token")?,
+            push_type,
+        )
     }
 
     /// The same with the provider token from `credential`.
@@ -876,6 +885,16 @@ mod tests {
         assert_eq!(from_config(&c).unwrap().kind(), "providers");
         // Each way of getting a token alone, and nothing half-configured.
         let refused = [
+            PushConfig {
+                apns_topic: Some("de.example.ident".into()),
+                apns_token: Some(token("two words")),
+                ..PushConfig::default()
+            },
+            PushConfig {
+                fcm_project: Some("p".into()),
+                fcm_token: Some(token("two words")),
+                ..PushConfig::default()
+            },
             PushConfig {
                 apns_topic: Some("de.example.ident".into()),
                 ..PushConfig::default()
